@@ -1,0 +1,232 @@
+"""Face detection (BlazeFace short-range) and the 468-point face mesh (MediaPipe Face Mesh) on a photo.
+
+BlazeFace: Bazarevsky et al., "BlazeFace: Sub-millisecond Neural Face Detection on Mobile GPUs", 2019. Its anchor
+layout and box decoding follow MediaPipe's ``face_detection_short_range`` graph: 128x128 RGB input in [-1, 1],
+896 anchors from strides (8, 16, 16, 16) with fixed unit anchor size, 16 regressors per anchor (box centre offset,
+size, then 6 keypoints: subject's right eye, left eye, nose tip, mouth centre, right ear, left ear), scores through a
+sigmoid, weighted non-maximum suppression.
+
+Face Mesh: Kartynnik et al., "Real-time Facial Surface Geometry from Monocular Video on Mobile GPUs", 2019: a
+192x192 RGB crop in [0, 1] of a square region rotated so the eyes are level gives 468 points ``(x, y, z)`` in crop
+pixels (``z`` relative depth in the same units, smaller = nearer the camera) and a face-presence logit. The crop is
+taken twice: first from the detection, then from the first mesh (as MediaPipe's tracking does), which centres and
+levels it better.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+
+from svfri.errors import FaceTooSmallError, NoFaceError, UsageError
+from svfri.geometry.face_models import load_tflite
+
+__all__ = ["FaceDetection", "FaceMeshResult", "detect_faces", "fit_face_mesh", "DETECTOR_INPUT_SIZE",
+           "MESH_INPUT_SIZE", "MIN_FACE_SIZE_PX", "MESH_VERTEX_COUNT"]
+
+DETECTOR_INPUT_SIZE = 128
+MESH_INPUT_SIZE = 192
+MESH_VERTEX_COUNT = 468
+_ANCHOR_STRIDES = (8, 16, 16, 16)
+_DETECTION_SCORE_THRESHOLD = 0.5
+_NMS_IOU_THRESHOLD = 0.3
+_RAW_SCORE_CLIP = 100.0
+#: ROI enlargement around the detection box / mesh bounds (MediaPipe's face_detection_front_detection_to_roi: 1.5).
+_ROI_SCALE = 1.5
+#: Smallest detected face (box width in photo pixels) svfri reconstructs.
+MIN_FACE_SIZE_PX = 48
+#: Face-presence probability below which the mesh is rejected.
+_MESH_PRESENCE_THRESHOLD = 0.5
+#: Mesh indices of the outer eye corners (subject's right, subject's left) used to level the crop.
+_RIGHT_EYE_OUTER, _LEFT_EYE_OUTER = 33, 263
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceDetection:
+    """One detected face, in photo pixels: box ``(x_min, y_min, x_max, y_max)``, 6 keypoints ``[6, 2]``, score."""
+
+    box: np.ndarray
+    keypoints: np.ndarray
+    score: float
+
+    @property
+    def size(self) -> float:
+        return float(max(self.box[2] - self.box[0], self.box[3] - self.box[1]))
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceMeshResult:
+    """The 468-point mesh in photo pixels: ``points [468, 3]`` = ``(u, v, depth)``, depth in pixel units, larger = nearer."""
+
+    points: np.ndarray
+    presence: float
+    detection: FaceDetection
+    face_count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Roi:
+    """A square region of side ``size`` centred at ``(cx, cy)``, rotated by ``angle`` radians (counter-clockwise)."""
+
+    cx: float
+    cy: float
+    size: float
+    angle: float
+
+    def crop_to_photo(self, output_size: int) -> np.ndarray:
+        """2x3 affine mapping crop pixel coordinates (of an ``output_size`` crop) to photo pixel coordinates."""
+        scale = self.size / output_size
+        cos, sin = math.cos(self.angle) * scale, math.sin(self.angle) * scale
+        half = output_size / 2.0
+        return np.array([[cos, sin, self.cx - cos * half - sin * half],
+                         [-sin, cos, self.cy + sin * half - cos * half]], dtype=np.float64)
+
+    def crop(self, image: np.ndarray, output_size: int) -> np.ndarray:
+        matrix = self.crop_to_photo(output_size)
+        inverse = cv2.invertAffineTransform(matrix)
+        return cv2.warpAffine(image, inverse, (output_size, output_size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Letterbox:
+    """Maps a photo onto the detector's square input (uniform scale, centred padding) and back."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+
+    def to_photo(self, points: np.ndarray) -> np.ndarray:
+        return (points - np.array([self.pad_x, self.pad_y])) / self.scale
+
+
+
+def _blazeface_anchors() -> np.ndarray:
+    """``[896, 2]`` anchor centres in [0, 1] (MediaPipe SsdAnchorsCalculator, short-range options)."""
+    centres = []
+    layer = 0
+    while layer < len(_ANCHOR_STRIDES):
+        stride = _ANCHOR_STRIDES[layer]
+        anchors_per_cell = 0
+        while layer < len(_ANCHOR_STRIDES) and _ANCHOR_STRIDES[layer] == stride:
+            anchors_per_cell += 2  # aspect ratio 1 plus the interpolated-scale anchor
+            layer += 1
+        cells = math.ceil(DETECTOR_INPUT_SIZE / stride)
+        ys, xs = np.meshgrid((np.arange(cells) + 0.5) / cells, (np.arange(cells) + 0.5) / cells, indexing="ij")
+        grid = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        centres.append(np.repeat(grid, anchors_per_cell, axis=0))
+    return np.concatenate(centres, axis=0)
+
+
+_ANCHORS = _blazeface_anchors()
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    x0 = np.maximum(box[0], boxes[:, 0]); y0 = np.maximum(box[1], boxes[:, 1])
+    x1 = np.minimum(box[2], boxes[:, 2]); y1 = np.minimum(box[3], boxes[:, 3])
+    intersection = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    return intersection / np.maximum(area(box) + area(boxes) - intersection, 1e-12)
+
+
+def detect_faces(image: np.ndarray) -> list[FaceDetection]:
+    """Detects faces in an ``[H, W, 3]`` uint8/uint16 sRGB photo; returns them largest first (photo pixels)."""
+    height, width = image.shape[:2]
+    scale = DETECTOR_INPUT_SIZE / max(height, width)
+    letterbox = _Letterbox(scale, (DETECTOR_INPUT_SIZE - width * scale) / 2, (DETECTOR_INPUT_SIZE - height * scale) / 2)
+    matrix = np.array([[scale, 0, letterbox.pad_x], [0, scale, letterbox.pad_y]], dtype=np.float64)
+    small = cv2.warpAffine(_to_float(image), matrix, (DETECTOR_INPUT_SIZE, DETECTOR_INPUT_SIZE),
+                           flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    regressors, raw_scores = load_tflite("face_detection_short_range.tflite")(small * 2.0 - 1.0)
+    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores[:, 0].astype(np.float64), -_RAW_SCORE_CLIP, _RAW_SCORE_CLIP)))
+    keep = np.flatnonzero(scores >= _DETECTION_SCORE_THRESHOLD)
+    if keep.size == 0:
+        return []
+    offsets = regressors[keep] / DETECTOR_INPUT_SIZE
+    centres = _ANCHORS[keep] + offsets[:, 0:2]
+    half = offsets[:, 2:4] / 2
+    boxes = np.concatenate([centres - half, centres + half], axis=1) * DETECTOR_INPUT_SIZE
+    keypoints = (_ANCHORS[keep][:, None, :] + offsets[:, 4:16].reshape(-1, 6, 2)) * DETECTOR_INPUT_SIZE
+    # Weighted non-maximum suppression (MediaPipe's WEIGHTED algorithm): overlapping boxes are averaged by score.
+    order = np.argsort(-scores[keep])
+    detections = []
+    remaining = order
+    while remaining.size:
+        overlap = _iou(boxes[remaining[0]], boxes[remaining]) >= _NMS_IOU_THRESHOLD
+        members = remaining[overlap]
+        weights = scores[keep][members][:, None]
+        box = (boxes[members] * weights).sum(0) / weights.sum()
+        points = (keypoints[members] * weights[:, :, None]).sum(0) / weights.sum()
+        detections.append(FaceDetection(
+            box=np.concatenate([letterbox.to_photo(box[:2]), letterbox.to_photo(box[2:])]),
+            keypoints=letterbox.to_photo(points), score=float(scores[keep][remaining[0]])))
+        remaining = remaining[~overlap]
+    detections.sort(key=lambda d: -(d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+    return detections
+
+
+def _to_float(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) / np.float32(np.iinfo(image.dtype).max if image.dtype.kind in "ui" else 1.0)
+
+
+def _roi_from_detection(detection: FaceDetection) -> _Roi:
+    right_eye, left_eye = detection.keypoints[0], detection.keypoints[1]
+    angle = math.atan2(-(left_eye[1] - right_eye[1]), left_eye[0] - right_eye[0])
+    box = detection.box
+    size = max(box[2] - box[0], box[3] - box[1]) * _ROI_SCALE
+    return _Roi(float((box[0] + box[2]) / 2), float((box[1] + box[3]) / 2), float(size), angle)
+
+
+def _roi_from_points(points: np.ndarray) -> _Roi:
+    right_eye, left_eye = points[_RIGHT_EYE_OUTER, :2], points[_LEFT_EYE_OUTER, :2]
+    angle = math.atan2(-(left_eye[1] - right_eye[1]), left_eye[0] - right_eye[0])
+    cos, sin = math.cos(angle), math.sin(angle)
+    # Bounds in the levelled frame, then back to the photo.
+    rotated = points[:, :2] @ np.array([[cos, -sin], [sin, cos]])
+    low, high = rotated.min(0), rotated.max(0)
+    centre = ((low + high) / 2) @ np.array([[cos, sin], [-sin, cos]])
+    return _Roi(float(centre[0]), float(centre[1]), float((high - low).max() * _ROI_SCALE), angle)
+
+
+def _run_mesh(float_image: np.ndarray, roi: _Roi) -> tuple[np.ndarray, float]:
+    crop = roi.crop(float_image, MESH_INPUT_SIZE)
+    raw_points, raw_presence = load_tflite("face_landmark.tflite")(crop)
+    crop_points = raw_points.reshape(MESH_VERTEX_COUNT, 3)
+    matrix = roi.crop_to_photo(MESH_INPUT_SIZE)
+    uv = crop_points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    depth = -crop_points[:, 2] * (roi.size / MESH_INPUT_SIZE)
+    presence = float(1.0 / (1.0 + math.exp(-float(np.ravel(raw_presence)[0]))))
+    return np.concatenate([uv, depth[:, None]], axis=1), presence
+
+
+def fit_face_mesh(image: np.ndarray, *, face_index: int = 0, refine_passes: int = 1) -> FaceMeshResult:
+    """Detects faces and regresses the 468-point mesh of one of them (``face_index``, 0 = largest).
+
+    Args:
+      image: ``[H, W, 3]`` uint8/uint16 sRGB photo.
+      face_index: which face, counted from the largest.
+      refine_passes: extra mesh passes on a crop re-centred on the previous mesh.
+
+    Raises:
+      NoFaceError, FaceTooSmallError, UsageError (``face_index`` beyond the faces found).
+    """
+    detections = detect_faces(image)
+    if not detections:
+        raise NoFaceError("no face found in the photo; use a photo where one face is clearly visible")
+    if face_index >= len(detections):
+        raise UsageError(f"--face {face_index}: only {len(detections)} face(s) found (counting from 0, largest first)")
+    detection = detections[face_index]
+    if detection.size < MIN_FACE_SIZE_PX:
+        raise FaceTooSmallError(f"the face is {detection.size:.0f} px wide; svfri needs at least {MIN_FACE_SIZE_PX} px "
+                                "(use a larger or closer photo)")
+    float_image = _to_float(image) if image.dtype != np.float32 else image
+    points, presence = _run_mesh(float_image, _roi_from_detection(detection))
+    for _ in range(refine_passes):
+        points, presence = _run_mesh(float_image, _roi_from_points(points))
+    if presence < _MESH_PRESENCE_THRESHOLD:
+        raise NoFaceError(f"the face mesh regressor is not confident a face is there (presence {presence:.2f}); "
+                          "use a clearer, frontal photo")
+    return FaceMeshResult(points=points, presence=presence, detection=detection, face_count=len(detections))

@@ -1,0 +1,179 @@
+"""Reading photos and writing images.
+
+Photos are read with Pillow (EXIF orientation applied, any mode Pillow knows) with OpenCV as the fallback
+decoder for layouts Pillow cannot convert (48-bit RGB TIFF/PNG). Pixel values stay integer (8 or 16 bit) so an
+8000x6000 photo costs 144 MB, not 576 MB; :meth:`Photo.to_float` converts a region to float32 sRGB in [0, 1].
+Writes are atomic: a temporary file in the destination folder, then ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from svfri.errors import InputError, OutputError
+
+__all__ = ["Photo", "read_photo", "write_png", "atomic_write_bytes", "MAX_PHOTO_PIXELS"]
+
+#: Refuse photos above this many pixels (Pillow's decompression-bomb guard is lifted up to here).
+MAX_PHOTO_PIXELS = 250_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class Photo:
+    """A decoded photo.
+
+    Attributes:
+      pixels: ``[H, W, 3]`` uint8 or uint16, sRGB-encoded, upright (EXIF orientation applied).
+      path: where it came from.
+      source_mode: Pillow mode or OpenCV layout it was decoded from (e.g. ``"RGB"``, ``"L"``, ``"I;16"``).
+      was_grayscale: the file had a single colour channel (replicated to RGB).
+      had_alpha: the file had an alpha channel (dropped: svfri does not composite).
+      exif_orientation: the EXIF orientation tag that was applied (1 = none).
+    """
+
+    pixels: np.ndarray
+    path: Path
+    source_mode: str
+    was_grayscale: bool
+    had_alpha: bool
+    exif_orientation: int
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def max_value(self) -> float:
+        return float(np.iinfo(self.pixels.dtype).max)
+
+    def to_float(self) -> np.ndarray:
+        """``[H, W, 3]`` float32 sRGB-encoded values in [0, 1]."""
+        return self.pixels.astype(np.float32) / np.float32(self.max_value)
+
+
+def _pixels_from_pil(image) -> tuple[np.ndarray, bool, bool]:
+    """Converts a Pillow image to (pixels [H,W,3] uint8|uint16, was_grayscale, had_alpha)."""
+    mode = image.mode
+    had_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info)
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        grey = np.asarray(image, dtype=np.uint16)
+        return np.repeat(grey[..., None], 3, axis=2), True, False
+    if mode in ("I", "F"):
+        grey = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if grey.max() > 255 else 255.0
+        grey = np.clip(grey, 0, top).astype(np.uint16 if top > 255 else np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2), True, False
+    if mode in ("L", "LA", "1"):
+        grey = np.asarray(image.convert("L"), dtype=np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2), True, had_alpha
+    return np.asarray(image.convert("RGB"), dtype=np.uint8), False, had_alpha
+
+
+def _pixels_from_cv2(data: bytes) -> tuple[np.ndarray, bool, bool] | None:
+    import cv2
+
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if decoded is None:
+        return None
+    if decoded.dtype not in (np.uint8, np.uint16):
+        top = 65535 if decoded.max() > 255 else 255
+        decoded = np.clip(decoded, 0, top).astype(np.uint16 if top > 255 else np.uint8)
+    if decoded.ndim == 2:
+        return np.repeat(decoded[..., None], 3, axis=2), True, False
+    had_alpha = decoded.shape[2] == 4
+    rgb = decoded[..., 2::-1] if decoded.shape[2] >= 3 else np.repeat(decoded[..., :1], 3, axis=2)
+    return np.ascontiguousarray(rgb), decoded.shape[2] < 3, had_alpha
+
+
+def read_photo(path: str | os.PathLike) -> Photo:
+    """Reads a photo file into an upright :class:`Photo`.
+
+    Raises:
+      InputError: missing file, a folder, an empty file, not an image, truncated/corrupt data, or too many pixels.
+    """
+    from PIL import Image, ImageOps
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an image file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror}); check its permissions") from None
+    if not data:
+        raise InputError(f"{path}: the file is empty (0 bytes); re-export or re-download the photo")
+
+    previous_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                image = Image.open(io.BytesIO(data))
+                image.load()
+            except Image.DecompressionBombError:
+                raise InputError(f"{path}: more than {MAX_PHOTO_PIXELS // 1_000_000} megapixels; downscale it first") from None
+            except (OSError, SyntaxError, ValueError) as error:
+                message = str(error)
+                if "truncated" in message or "broken data stream" in message or "premature end" in message.lower():
+                    raise InputError(f"{path}: the image data is truncated or corrupt; re-export or re-download it") from None
+                fallback = _pixels_from_cv2(data)
+                if fallback is None:
+                    raise InputError(f"{path}: not an image svfri can read (JPEG, PNG, WebP, TIFF, BMP...)") from None
+                pixels, grey, alpha = fallback
+                return Photo(pixels, path, "cv2", grey, alpha, 1)
+            orientation = int(image.getexif().get(0x0112, 1) or 1)
+            mode = image.mode
+            image = ImageOps.exif_transpose(image)
+            pixels, grey, alpha = _pixels_from_pil(image)
+            return Photo(np.ascontiguousarray(pixels), path, mode, grey, alpha, orientation)
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous_limit
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Writes ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise OutputError(f"{path.parent}: cannot write here ({error.strerror}); choose another --out") from None
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Writes ``[H, W]``, ``[H, W, 3]`` or ``[H, W, 4]`` uint8/uint16 (or float in [0, 1] -> uint8) as PNG, atomically."""
+    import cv2
+
+    image = np.asarray(image)
+    if image.dtype.kind == "f":
+        image = np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        image = image[..., [2, 1, 0, 3][: image.shape[2]]]
+    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(image))
+    if not ok:
+        raise OutputError(f"{path}: PNG encoding failed")
+    atomic_write_bytes(path, encoded.tobytes())
