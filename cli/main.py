@@ -1,0 +1,121 @@
+"""The ``svfri`` command line (Click). One command, one job; every command has ``--help``.
+
+Errors: a :class:`svfri.errors.SvfriError` prints ``error: <message>`` on one line to stderr and exits with its code
+(README, "Exit codes"); usage errors exit 2 (Click's convention).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import click
+
+import svfri
+from svfri.errors import SvfriError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _fail(error: SvfriError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(error.exit_code)
+
+
+def _report_batch(result, *, as_json: bool, quiet: bool, what: str) -> None:
+    if as_json:
+        click.echo(json.dumps({"exit_code": result.exit_code, "results": result.rows}, indent=2))
+    elif not quiet:
+        for row in result.rows:
+            if row["status"] == "ok":
+                click.echo(f"{row['input']} -> {row['output']} ({row['seconds']:.1f} s)")
+            elif row["status"] == "skipped":
+                click.echo(f"{row['input']}: skipped (already complete in {row['output']})")
+        if len(result.rows) > 1:
+            ok = sum(row["status"] != "failed" for row in result.rows)
+            click.echo(f"{what}: {ok}/{len(result.rows)} done")
+    for row in result.failed:
+        message = row["error"] if row["error"].startswith(row["input"]) else f"{row['input']}: {row['error']}"
+        click.echo(f"error: {message}", err=True)
+    sys.exit(result.exit_code)
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(svfri.__version__, "--version", prog_name="svfri")
+def main() -> None:
+    """svfri: one portrait photo -> relightable face (albedo, specular, normal maps, SH lighting, mesh)."""
+
+
+def _batch_options(function):
+    options = [
+        click.option("--out", "-o", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+                     help="Output folder (several inputs: one sub-folder per photo, named by its stem)."),
+        click.option("--recursive", "-r", is_flag=True, help="Descend into sub-folders of folder inputs."),
+        click.option("--face", "face_index", default=0, show_default=True, type=click.IntRange(min=0),
+                     help="Which face when there are several, counted from the largest (0)."),
+        click.option("--skip-existing", is_flag=True, help="Skip photos whose output folder is already complete."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+        click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (for scripts)."),
+        click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of internal errors."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@main.command("mesh", context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True)
+@_batch_options
+@click.option("--texture-size", default=512, show_default=True, type=click.IntRange(64, 4096),
+              help="Side of the unwrapped texture and bake textures, in texels.")
+@click.option("--ray-count", default=128, show_default=True, type=click.IntRange(16, 4096),
+              help="Rays per vertex for the visibility bake.")
+def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, debug, texture_size, ray_count):
+    """Geometry stage: photo -> fitted face mesh, UV unwrap, baked visibility.
+
+    INPUTS are photo files, folders or glob patterns. Writes mesh.obj/.mtl, texture.png, visibility.npz,
+    landmarks.json, fit.json and overlay.png per photo.
+    """
+    from svfri.pipeline.geometry_stage import GeometrySettings, run_geometry_stage
+    from svfri.pipeline.inputs import expand_inputs
+    from svfri.pipeline.batch import run_batch
+
+    try:
+        photos = expand_inputs(list(inputs), recursive=recursive)
+        if not photos:
+            raise svfri.errors.UsageError("no photos found in the given inputs")
+        settings = GeometrySettings(face_index=face_index, texture_size=texture_size, ray_count=ray_count)
+        result = run_batch(photos, out, lambda photo, folder: run_geometry_stage(photo, folder, settings, quiet=quiet),
+                           skip_existing=skip_existing, quiet=quiet or as_json, debug=debug)
+    except SvfriError as error:
+        _fail(error)
+    _report_batch(result, as_json=as_json, quiet=quiet, what="mesh")
+
+
+@main.command("fit", context_settings=CONTEXT)
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+def fit_command(inputs, out):
+    """Full reconstruction (networks + optimisation through the renderer). Not available yet."""
+    _fail(svfri.errors.NotYetError(
+        "`svfri fit` is not available yet: the networks are still being trained; `svfri mesh` runs the geometry stage"))
+
+
+@main.command("fetch-models", context_settings=CONTEXT)
+def fetch_models_command():
+    """Fetch and verify the face detector and face-mesh models (once; later runs use the cache)."""
+    from svfri.geometry.face_models import ensure_face_models
+
+    try:
+        folder = ensure_face_models(quiet=False)
+    except SvfriError as error:
+        _fail(error)
+    click.echo(f"face models ready in {folder}")
+
+
+if __name__ == "__main__":
+    main()
