@@ -132,38 +132,75 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return intersection / np.maximum(area(box) + area(boxes) - intersection, 1e-12)
 
 
-def detect_faces(image: np.ndarray) -> list[FaceDetection]:
-    """Detects faces in an ``[H, W, 3]`` uint8/uint16 sRGB photo; returns them largest first (photo pixels)."""
-    height, width = image.shape[:2]
-    scale = DETECTOR_INPUT_SIZE / max(height, width)
-    letterbox = _Letterbox(scale, (DETECTOR_INPUT_SIZE - width * scale) / 2, (DETECTOR_INPUT_SIZE - height * scale) / 2)
-    matrix = np.array([[scale, 0, letterbox.pad_x], [0, scale, letterbox.pad_y]], dtype=np.float64)
-    small = cv2.warpAffine(_to_float(image), matrix, (DETECTOR_INPUT_SIZE, DETECTOR_INPUT_SIZE),
+#: Smallest square tile (photo pixels) of the multi-scale search; BlazeFace short-range finds faces that fill
+#: roughly 20-100% of its input, so tiles halve until faces of MIN_FACE_SIZE_PX would fill about a third of one.
+_MIN_TILE_PX = 3 * MIN_FACE_SIZE_PX
+
+
+def _detect_in_square(image: np.ndarray, x0: float, y0: float, side: float) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Runs BlazeFace on the square ``[x0, x0+side) x [y0, y0+side)`` of the photo (zero padded outside)."""
+    scale = DETECTOR_INPUT_SIZE / side
+    # Cut and shrink the integer pixels first (cheap); only the 128x128 result is converted to float.
+    ix0, iy0 = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)
+    ix1, iy1 = min(int(np.ceil(x0 + side)), image.shape[1]), min(int(np.ceil(y0 + side)), image.shape[0])
+    region = image[iy0:iy1, ix0:ix1]
+    shrink = max(1, int(side // (2 * DETECTOR_INPUT_SIZE)))
+    if shrink > 1:
+        region = cv2.resize(region, (max(region.shape[1] // shrink, 1), max(region.shape[0] // shrink, 1)),
+                            interpolation=cv2.INTER_AREA)
+    step_x, step_y = (ix1 - ix0) / region.shape[1], (iy1 - iy0) / region.shape[0]  # photo pixels per region pixel
+    matrix = np.array([[step_x * scale, 0, (ix0 - x0) * scale], [0, step_y * scale, (iy0 - y0) * scale]])
+    small = cv2.warpAffine(_to_float(region), matrix, (DETECTOR_INPUT_SIZE, DETECTOR_INPUT_SIZE),
                            flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     regressors, raw_scores = load_tflite("face_detection_short_range.tflite")(small * 2.0 - 1.0)
     scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores[:, 0].astype(np.float64), -_RAW_SCORE_CLIP, _RAW_SCORE_CLIP)))
     keep = np.flatnonzero(scores >= _DETECTION_SCORE_THRESHOLD)
-    if keep.size == 0:
-        return []
     offsets = regressors[keep] / DETECTOR_INPUT_SIZE
     centres = _ANCHORS[keep] + offsets[:, 0:2]
     half = offsets[:, 2:4] / 2
-    boxes = np.concatenate([centres - half, centres + half], axis=1) * DETECTOR_INPUT_SIZE
-    keypoints = (_ANCHORS[keep][:, None, :] + offsets[:, 4:16].reshape(-1, 6, 2)) * DETECTOR_INPUT_SIZE
-    # Weighted non-maximum suppression (MediaPipe's WEIGHTED algorithm): overlapping boxes are averaged by score.
-    order = np.argsort(-scores[keep])
+    to_photo = side  # detector [0, 1] -> photo pixels
+    boxes = np.concatenate([centres - half, centres + half], axis=1) * to_photo + np.array([x0, y0, x0, y0])
+    keypoints = (_ANCHORS[keep][:, None, :] + offsets[:, 4:16].reshape(-1, 6, 2)) * to_photo + np.array([x0, y0])
+    return [(boxes[i], keypoints[i], float(scores[keep][i])) for i in range(len(keep))]
+
+
+def _weighted_nms(candidates: list[tuple[np.ndarray, np.ndarray, float]]) -> list[FaceDetection]:
+    """MediaPipe's WEIGHTED non-maximum suppression: overlapping boxes are averaged by score."""
+    if not candidates:
+        return []
+    boxes = np.stack([c[0] for c in candidates]); keypoints = np.stack([c[1] for c in candidates])
+    scores = np.array([c[2] for c in candidates])
+    remaining = np.argsort(-scores)
     detections = []
-    remaining = order
     while remaining.size:
         overlap = _iou(boxes[remaining[0]], boxes[remaining]) >= _NMS_IOU_THRESHOLD
         members = remaining[overlap]
-        weights = scores[keep][members][:, None]
-        box = (boxes[members] * weights).sum(0) / weights.sum()
-        points = (keypoints[members] * weights[:, :, None]).sum(0) / weights.sum()
-        detections.append(FaceDetection(
-            box=np.concatenate([letterbox.to_photo(box[:2]), letterbox.to_photo(box[2:])]),
-            keypoints=letterbox.to_photo(points), score=float(scores[keep][remaining[0]])))
+        weights = scores[members][:, None]
+        detections.append(FaceDetection(box=(boxes[members] * weights).sum(0) / weights.sum(),
+                                        keypoints=(keypoints[members] * weights[:, :, None]).sum(0) / weights.sum(),
+                                        score=float(scores[remaining[0]])))
         remaining = remaining[~overlap]
+    return detections
+
+
+def detect_faces(image: np.ndarray) -> list[FaceDetection]:
+    """Detects faces in an ``[H, W, 3]`` uint8/uint16 sRGB photo; returns them largest first (photo pixels).
+
+    The whole photo is searched first (letterboxed to a square). If nothing is found, overlapping square tiles of
+    half the size (stride half a tile) are searched, halving again down to :data:`_MIN_TILE_PX`, so a small face in a
+    large photo is still found.
+    """
+    height, width = image.shape[:2]
+    side = float(max(height, width))
+    candidates = _detect_in_square(image, (width - side) / 2, (height - side) / 2, side)
+    tile = float(min(height, width))
+    while not candidates and tile >= _MIN_TILE_PX:
+        stride = tile / 2
+        for y0 in np.arange(0.0, height - tile + stride, stride):
+            for x0 in np.arange(0.0, width - tile + stride, stride):
+                candidates += _detect_in_square(image, min(x0, width - tile), min(y0, height - tile), tile)
+        tile /= 2
+    detections = _weighted_nms(candidates)
     detections.sort(key=lambda d: -(d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
     return detections
 
@@ -191,8 +228,8 @@ def _roi_from_points(points: np.ndarray) -> _Roi:
     return _Roi(float(centre[0]), float(centre[1]), float((high - low).max() * _ROI_SCALE), angle)
 
 
-def _run_mesh(float_image: np.ndarray, roi: _Roi) -> tuple[np.ndarray, float]:
-    crop = roi.crop(float_image, MESH_INPUT_SIZE)
+def _run_mesh(image: np.ndarray, roi: _Roi) -> tuple[np.ndarray, float]:
+    crop = _to_float(roi.crop(image, MESH_INPUT_SIZE))
     raw_points, raw_presence = load_tflite("face_landmark.tflite")(crop)
     crop_points = raw_points.reshape(MESH_VERTEX_COUNT, 3)
     matrix = roi.crop_to_photo(MESH_INPUT_SIZE)
@@ -222,10 +259,9 @@ def fit_face_mesh(image: np.ndarray, *, face_index: int = 0, refine_passes: int 
     if detection.size < MIN_FACE_SIZE_PX:
         raise FaceTooSmallError(f"the face is {detection.size:.0f} px wide; svfri needs at least {MIN_FACE_SIZE_PX} px "
                                 "(use a larger or closer photo)")
-    float_image = _to_float(image) if image.dtype != np.float32 else image
-    points, presence = _run_mesh(float_image, _roi_from_detection(detection))
+    points, presence = _run_mesh(image, _roi_from_detection(detection))
     for _ in range(refine_passes):
-        points, presence = _run_mesh(float_image, _roi_from_points(points))
+        points, presence = _run_mesh(image, _roi_from_points(points))
     if presence < _MESH_PRESENCE_THRESHOLD:
         raise NoFaceError(f"the face mesh regressor is not confident a face is there (presence {presence:.2f}); "
                           "use a clearer, frontal photo")

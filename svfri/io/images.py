@@ -137,11 +137,27 @@ def read_photo(path: str | os.PathLike) -> Photo:
                 return Photo(pixels, path, "cv2", grey, alpha, 1)
             orientation = int(image.getexif().get(0x0112, 1) or 1)
             mode = image.mode
+            if mode in ("RGB", "RGBA") and image.format in ("PNG", "TIFF"):
+                # Pillow narrows 48/64-bit colour to 8 bits; OpenCV keeps 16.
+                deep = _pixels_from_cv2(data)
+                if deep is not None and deep[0].dtype == np.uint16:
+                    pixels = _apply_orientation(deep[0], orientation)
+                    return Photo(np.ascontiguousarray(pixels), path, mode + ";16", deep[1], deep[2], orientation)
             image = ImageOps.exif_transpose(image)
             pixels, grey, alpha = _pixels_from_pil(image)
             return Photo(np.ascontiguousarray(pixels), path, mode, grey, alpha, orientation)
     finally:
         Image.MAX_IMAGE_PIXELS = previous_limit
+
+
+def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Turns ``[H, W, C]`` pixels upright for an EXIF orientation tag (1-8, TIFF 6.0 / EXIF 2.3 section 4.6.4)."""
+    transposed = np.swapaxes(pixels, 0, 1)
+    return {
+        2: lambda: pixels[:, ::-1], 3: lambda: pixels[::-1, ::-1], 4: lambda: pixels[::-1],
+        5: lambda: transposed, 6: lambda: transposed[:, ::-1], 7: lambda: transposed[::-1, ::-1],
+        8: lambda: transposed[::-1],
+    }.get(orientation, lambda: pixels)()
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
