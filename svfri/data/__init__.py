@@ -1,0 +1,1 @@
+"""Data used to synthesise training sets and to demonstrate relighting (CC0 HDR environment maps)."""
