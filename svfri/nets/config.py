@@ -180,9 +180,9 @@ _FAST = NetworkConfig(
 _TINY = NetworkConfig(
     albedo=ComponentConfig(texture_size=32, latent_size=16, encoder_widths=(4, 8, 8, 8),
                            enhancer_scale=2, enhancer_width=4, enhancer_blocks=1, enhancer_upsample_stages=1),
-    specular=ComponentConfig(texture_size=16, latent_size=8, encoder_widths=(4, 8, 8),
+    specular=ComponentConfig(texture_size=16, latent_size=8, encoder_widths=(4, 8, 8, 8),
                              enhancer_scale=4, enhancer_width=4, enhancer_blocks=1, enhancer_upsample_stages=1),
-    normal=ComponentConfig(texture_size=16, latent_size=8, encoder_widths=(4, 8, 8),
+    normal=ComponentConfig(texture_size=16, latent_size=8, encoder_widths=(4, 8, 8, 8),
                            enhancer_scale=2, enhancer_width=4, enhancer_blocks=1, enhancer_upsample_stages=0),
     light_size=32, light_widths=(4, 4, 8, 8, 8),
     discriminator_widths=(4, 8), perceptual_widths=(4, 8),

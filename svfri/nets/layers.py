@@ -130,7 +130,7 @@ class ResidualMapOutput(keras.layers.Layer):
     def call(self, inputs):
         coarse, residual = inputs
         size = tf.shape(residual)[1:3]
-        up = tf.image.resize(coarse, size, method="bilinear")
+        up = tf.cast(tf.image.resize(coarse, size, method="bilinear"), residual.dtype)
         if self.kind == "unit_interval":
             up = tf.clip_by_value(up, LOGIT_EPSILON, 1.0 - LOGIT_EPSILON)
             return tf.sigmoid(tf.math.log(up) - tf.math.log1p(-up) + residual)
