@@ -221,7 +221,8 @@ _WHITE_RGB = colorimetry.xyz_to_srgb_linear(_SPD_CMF_NORMALISED.sum(axis=0))
 def skin_reflectance_spectrum(melanin: np.ndarray, haemoglobin: np.ndarray, *,
                               eumelanin_share: float | np.ndarray = DEFAULT_EUMELANIN_SHARE,
                               oxygen_saturation: float | np.ndarray = DEFAULT_OXYGEN_SATURATION,
-                              epidermis_thickness_mm: float = EPIDERMIS_THICKNESS_MM) -> np.ndarray:
+                              epidermis_thickness_mm: float = EPIDERMIS_THICKNESS_MM,
+                              scattering_scale: float = 1.0) -> np.ndarray:
     """Diffuse reflectance spectrum of two-layer KM skin (module docstring), no surface reflection.
 
     Args:
@@ -232,6 +233,8 @@ def skin_reflectance_spectrum(melanin: np.ndarray, haemoglobin: np.ndarray, *,
       eumelanin_share: ``beta`` in ``[0, 1]``, broadcastable.
       oxygen_saturation: ``gamma`` in ``[0, 1]``, broadcastable.
       epidermis_thickness_mm: epidermis thickness ``d`` (mm).
+      scattering_scale: factor on the reduced scattering of both layers (1 for skin; lower for the thin,
+        translucent vermilion of the lips).
 
     Returns:
       ``[..., N]`` reflectance in ``(0, 1)`` at :data:`WAVELENGTHS_NM`.
@@ -242,12 +245,13 @@ def skin_reflectance_spectrum(melanin: np.ndarray, haemoglobin: np.ndarray, *,
     mu_epidermis = c_m * (beta * _MU_EU + (1.0 - beta) * _MU_PHEO) + (1.0 - c_m) * _MU_BASE
     mu_dermis = c_h * blood_absorption(np.clip(oxygen_saturation, 0.0, 1.0)) + (1.0 - c_h) * _MU_BASE
 
-    ratio_d = _KM_K_PER_ABSORPTION * mu_dermis / _KM_S
+    km_s = _KM_S * scattering_scale
+    ratio_d = _KM_K_PER_ABSORPTION * mu_dermis / km_s
     reflect_dermis = 1.0 + ratio_d - np.sqrt(ratio_d * ratio_d + 2.0 * ratio_d)
 
-    a = 1.0 + _KM_K_PER_ABSORPTION * mu_epidermis / _KM_S
+    a = 1.0 + _KM_K_PER_ABSORPTION * mu_epidermis / km_s
     b = np.sqrt(a * a - 1.0)
-    bsd = np.minimum(b * _KM_S * epidermis_thickness_mm, 50.0)  # sinh/cosh overflow guard; T ~ e^-50 there
+    bsd = np.minimum(b * km_s * epidermis_thickness_mm, 50.0)  # sinh/cosh overflow guard; T ~ e^-50 there
     sinh, cosh = np.sinh(bsd), np.cosh(bsd)
     denominator = a * sinh + b * cosh
     reflect_epidermis = sinh / denominator

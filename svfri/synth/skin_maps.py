@@ -9,7 +9,8 @@ What the maps contain
 * **albedo** ``[S, S, 3]`` linear sRGB in ``[0, 1]``: skin coloured by the spectral melanin/haemoglobin model
   (:mod:`svfri.synth.skin_color`) from per-texel chromophore maps -- low-frequency blotches, redder cheeks and
   nose (more blood), a sun-tanned forehead and nose (more melanin), darker and purplish under-eyes (more
-  melanin, venous blood), lips (less melanin, much more blood), freckles, moles and age spots (melanin);
+  melanin, venous blood), lips (less melanin, much more blood, thin and less scattering tissue), freckles,
+  moles and age spots (melanin);
   then hair on top: eyebrows (stroke noise along the brow), stubble or beards (only when
   :attr:`SkinParams.beard_density` > 0, strokes growing downwards, with the grey-blue "shadow" of shaved
   dark stubble), coloured by a melanin hair model. The **eye openings** are filled with a sclera, iris and
@@ -64,8 +65,14 @@ _ANCHOR_THRESHOLD = 0.5
 _VENOUS_OXYGEN_SATURATION = 0.35
 #: Low-frequency chromophore variation: lattice cells across the map.
 _BLOTCH_CELLS = 5.0
+#: Lip optics: thin epidermis (mm) and reduced scattering relative to skin. Approximate, chosen so that lips
+#: land near measured lip colour (CIELAB L* ~ 45..55, a* ~ 20..27 for light skin).
+_LIP_EPIDERMIS_THICKNESS_MM = 0.04
+_LIP_SCATTERING_SCALE = 0.5
+#: Lip-mask weight above which a texel is coloured with the lip optics.
+_LIP_MIN_WEIGHT = 0.01
 #: Gaussian softening (sigma, UV units) of region masks before they change chromophores.
-_REGION_SOFTENING_UV = 0.015
+_REGION_SOFTENING_UV = 0.025
 #: Sclera, pupil and mouth-interior linear albedo.
 _SCLERA_RGB = np.array([0.62, 0.56, 0.52])
 _PUPIL_RGB = np.array([0.01, 0.01, 0.01])
@@ -112,7 +119,7 @@ class SkinParams:
       forehead_tan: melanin multiplied by ``1 + x`` on forehead and nose.
       under_eye_darkening: melanin multiplied by ``1 + x`` under the eyes.
       under_eye_venous: blend weight in ``[0, 1]`` towards venous (low-oxygen) blood under the eyes.
-      lip_melanin_scale, lip_haemoglobin_scale: lip chromophores relative to the face's.
+      lip_melanin_scale: lip melanin relative to the face's; lip_haemoglobin: blood volume fraction of the lips.
       hair_eumelanin, hair_pheomelanin, hair_grey: hair colour (:func:`skin_color.hair_albedo_linear`).
       brow_density: 0..1 eyebrow hair density; brow_hair_length: UV units.
       beard_density: 0 (no facial hair) .. 1 (full); beard_length: UV units (~0.002 stubble .. 0.02 beard).
@@ -135,8 +142,8 @@ class SkinParams:
     forehead_tan: float = 0.08
     under_eye_darkening: float = 0.25
     under_eye_venous: float = 0.5
-    lip_melanin_scale: float = 0.6
-    lip_haemoglobin_scale: float = 4.0
+    lip_melanin_scale: float = 0.7
+    lip_haemoglobin: float = 0.12
     hair_eumelanin: float = 3.0
     hair_pheomelanin: float = 0.2
     hair_grey: float = 0.0
@@ -265,7 +272,7 @@ def sample_params(rng: np.random.Generator, *, skin_type: int | None = None,
         under_eye_darkening=float(rng.uniform(0.05, 0.5)),
         under_eye_venous=float(rng.uniform(0.2, 0.8)),
         lip_melanin_scale=float(rng.uniform(0.5, 1.0)),
-        lip_haemoglobin_scale=float(rng.uniform(4.0, 10.0)),
+        lip_haemoglobin=_log_uniform(rng, 0.06, 0.2),
         hair_eumelanin=hair_eu, hair_pheomelanin=hair_pheo, hair_grey=hair_grey,
         brow_density=float(rng.uniform(0.35, 1.0)),
         brow_hair_length=float(rng.uniform(0.012, 0.025)),
@@ -498,7 +505,7 @@ def _chromophore_maps(rng, params: SkinParams, masks, s, t, size):
     log_h += np.log1p(params.cheek_redness * soft["cheeks"] + params.nose_redness * soft["nose"])
     lips = masks["lips"]
     log_m += math.log(params.lip_melanin_scale) * lips
-    log_h += math.log(params.lip_haemoglobin_scale) * lips
+    log_h += math.log(params.lip_haemoglobin / tone.haemoglobin) * lips
 
     # Freckles (cheeks, nose, forehead), moles (anywhere on skin), age spots (larger, irregular).
     skin = masks["face"] * (1.0 - masks["eyes"]) * (1.0 - lips) * (1.0 - masks["mouth_interior"])
@@ -696,6 +703,16 @@ def generate_skin_maps(region_masks: Mapping[str, np.ndarray], *, seed: int, siz
                                             oxygen_saturation=_VENOUS_OXYGEN_SATURATION)
     w = venous[..., None]
     albedo = _lut_lookup(lut, log_m, log_h) * (1.0 - w) + _lut_lookup(lut_venous, log_m, log_h) * w
+    # Lips: thin, translucent vermilion over dense capillaries -- evaluated spectrally on the lip texels only.
+    lip_texels = masks["lips"] > _LIP_MIN_WEIGHT
+    if lip_texels.any():
+        lip_spectrum = skin_color.skin_reflectance_spectrum(
+            np.exp(log_m[lip_texels]), np.exp(log_h[lip_texels]), eumelanin_share=tone.eumelanin_share,
+            oxygen_saturation=tone.oxygen_saturation, epidermis_thickness_mm=_LIP_EPIDERMIS_THICKNESS_MM,
+            scattering_scale=_LIP_SCATTERING_SCALE)
+        lip_rgb = np.clip(skin_color.spectrum_to_linear_srgb(lip_spectrum), 0.0, 1.0).astype(np.float32)
+        lip_weight = masks["lips"][lip_texels][:, None]
+        albedo[lip_texels] = albedo[lip_texels] * (1.0 - lip_weight) + lip_rgb * lip_weight
 
     hair_coverage, shadow = _hair_layer(rng, params, masks, anchors, s, t, size)
     hair_rgb = skin_color.hair_albedo_linear(params.hair_eumelanin, params.hair_pheomelanin,
