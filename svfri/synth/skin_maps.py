@@ -488,7 +488,7 @@ def _blobs(rng: np.random.Generator, weight: np.ndarray, count: float, sigma_tex
     return noise.gaussian_blur(impulses, sigma) * np.float32(2.0 * math.pi * sigma * sigma)
 
 
-def _chromophore_maps(rng, params: SkinParams, masks, s, t, size):
+def _chromophore_maps(rng, params: SkinParams, masks, size):
     """Per-texel log melanin, log blood fraction, venous-blend weight and the moles' log-melanin bumps."""
     tone = params.tone
     shape = (size, size)
@@ -526,7 +526,7 @@ def _chromophore_maps(rng, params: SkinParams, masks, s, t, size):
     return log_m, log_h, venous, moles
 
 
-def _hair_layer(rng, params: SkinParams, masks, anchors, s, t, size):
+def _hair_layer(rng, params: SkinParams, masks, anchors, s, size):
     """Brow and beard hair coverage ``[S, S]`` and the stubble-shadow weight ``[S, S]``."""
     shape = (size, size)
     area_scale = 1.0 / (size * size)
@@ -561,7 +561,7 @@ def _hair_layer(rng, params: SkinParams, masks, anchors, s, t, size):
     return coverage.astype(np.float32), shadow
 
 
-def _eye_fill(masks, anchors, s, t, iris_rgb) -> np.ndarray:
+def _eye_fill(anchors, s, t, iris_rgb) -> np.ndarray:
     """Sclera with an iris and pupil disc at each eye centre, ``[S, S, 3]`` linear sRGB."""
     rgb = np.broadcast_to(_SCLERA_RGB.astype(np.float32), s.shape + (3,)).copy()
     # Sclera slightly darker towards the corners (shadowed by the lids).
@@ -697,7 +697,7 @@ def generate_skin_maps(region_masks: Mapping[str, np.ndarray], *, seed: int, siz
     tone = params.tone
 
     # Albedo: skin from chromophore maps through two tabulated spectral models (arterial / venous blend).
-    log_m, log_h, venous, moles = _chromophore_maps(rng, params, masks, s, t, size)
+    log_m, log_h, venous, moles = _chromophore_maps(rng, params, masks, size)
     lut = skin_color.skin_albedo_lut(eumelanin_share=tone.eumelanin_share, oxygen_saturation=tone.oxygen_saturation)
     lut_venous = skin_color.skin_albedo_lut(eumelanin_share=tone.eumelanin_share,
                                             oxygen_saturation=_VENOUS_OXYGEN_SATURATION)
@@ -714,7 +714,7 @@ def generate_skin_maps(region_masks: Mapping[str, np.ndarray], *, seed: int, siz
         lip_weight = masks["lips"][lip_texels][:, None]
         albedo[lip_texels] = albedo[lip_texels] * (1.0 - lip_weight) + lip_rgb * lip_weight
 
-    hair_coverage, shadow = _hair_layer(rng, params, masks, anchors, s, t, size)
+    hair_coverage, shadow = _hair_layer(rng, params, masks, anchors, s, size)
     hair_rgb = skin_color.hair_albedo_linear(params.hair_eumelanin, params.hair_pheomelanin,
                                              grey=params.hair_grey).astype(np.float32)
     hair_variation = (1.0 + 0.35 * noise.value_noise(rng, (size, size), size / 2.0))[..., None]
@@ -724,7 +724,7 @@ def generate_skin_maps(region_masks: Mapping[str, np.ndarray], *, seed: int, siz
     albedo = albedo + (shadow_rgb - albedo) * (darker * shadow)[..., None]
     albedo = albedo + (hair_rgb * hair_variation - albedo) * hair_coverage[..., None]
     eyes = masks["eyes"][..., None]
-    albedo = albedo * (1.0 - eyes) + _eye_fill(masks, anchors, s, t, params.iris_rgb) * eyes
+    albedo = albedo * (1.0 - eyes) + _eye_fill(anchors, s, t, params.iris_rgb) * eyes
     mouth = masks["mouth_interior"][..., None]
     albedo = albedo * (1.0 - mouth) + _MOUTH_INTERIOR_RGB.astype(np.float32) * mouth
     albedo = np.clip(albedo, 0.0, 1.0).astype(np.float32)
