@@ -23,12 +23,13 @@ import math
 import numpy as np
 
 from svfri.math.brdf import ggx_ndf
-from svfri.math.sh import SH_COEFFICIENT_COUNT, sh_basis_np
+from svfri.math.sh import SH_C0, SH_C1, SH_C2_XX_YY, SH_C2_XY, SH_C2_ZZ, SH_COEFFICIENT_COUNT
 
 __all__ = [
     "DEFAULT_ROUGHNESS_LEVELS", "PREFILTER_BASE_WIDTH", "PREFILTER_MIN_WIDTH", "PREFILTER_SOURCE_RATIO",
     "equirect_directions", "equirect_solid_angles", "equirect_uv_to_direction", "direction_to_equirect_uv",
-    "sample_environment", "resize_environment", "rotate_environment", "apply_exposure", "environment_to_sh",
+    "sample_environment", "resize_environment", "rotate_environment", "apply_exposure", "equirect_sh_integrals",
+    "environment_to_sh",
     "ggx_prefilter_reference", "PrefilteredEnvironment",
 ]
 
@@ -238,14 +239,64 @@ def apply_exposure(env: np.ndarray, ev: float) -> np.ndarray:
     return (env * (2.0 ** float(ev))).astype(env.dtype)
 
 
+def equirect_sh_integrals(height: int, width: int) -> np.ndarray:
+    """Exact integral of each SH basis function over each pixel: ``I_pk = int_pixel p Y_k(w) dw``.
+
+    Pixel ``p`` spans ``theta in [t0, t1] = [pi i / H, pi (i + 1) / H]`` and ``phi in [f0, f1] =
+    [2 pi j / W, 2 pi (j + 1) / W]``, ``dw = sin(theta) dtheta dphi``. With ``x = sin(theta) sin(phi)``,
+    ``y = cos(theta)``, ``z = -sin(theta) cos(phi)`` every monomial of degree <= 2 times ``sin(theta)``
+    separates into a ``theta`` integral and a ``phi`` integral with closed forms, e.g.
+    ``int x z dw = -int sin^3(theta) dtheta * int sin(phi) cos(phi) dphi``
+    ``= -[cos^3(t)/3 - cos(t)]_{t0}^{t1} * [sin^2(f)/2]_{f0}^{f1}``.
+    The basis constants are those of :mod:`svfri.math.sh`.
+
+    Returns:
+      ``[height, width, 9]`` float64. Summed over all pixels: ``4 pi Y_0 = sqrt(4 pi)`` for ``k = 0`` and 0
+      (to rounding) for ``k >= 1``; per pixel, ``I_pk ~= Y_k(w_p) dOmega_p`` (midpoint rule, O(1/H^2)).
+    """
+    theta = math.pi * np.arange(height + 1, dtype=np.float64) / height
+    phi = _TWO_PI * np.arange(width + 1, dtype=np.float64) / width
+    cos_t, sin_t = np.cos(theta), np.sin(theta)
+
+    def definite(antiderivative):
+        return np.diff(antiderivative)
+
+    # theta integrals (of the factor times sin(theta)), one per row: [H]
+    t_1 = definite(-cos_t)                              # int sin
+    t_s = definite(0.5 * theta - 0.25 * np.sin(2.0 * theta))  # int sin^2
+    t_c = definite(0.5 * sin_t ** 2)                    # int cos sin
+    t_ss = definite(cos_t ** 3 / 3.0 - cos_t)           # int sin^3
+    t_cs = definite(sin_t ** 3 / 3.0)                   # int cos sin^2
+    t_cc = definite(-cos_t ** 3 / 3.0)                  # int cos^2 sin
+    # phi integrals, one per column: [W]
+    p_1 = definite(phi)
+    p_s = definite(-np.cos(phi))
+    p_c = definite(np.sin(phi))
+    p_ss = definite(0.5 * phi - 0.25 * np.sin(2.0 * phi))
+    p_cc = definite(0.5 * phi + 0.25 * np.sin(2.0 * phi))
+    p_sc = definite(0.5 * np.sin(phi) ** 2)
+
+    def outer(theta_part, phi_part):
+        return theta_part[:, None] * phi_part[None, :]
+
+    one = outer(t_1, p_1)
+    x, y, z = outer(t_s, p_s), outer(t_c, p_1), -outer(t_s, p_c)
+    xy, yz, xz = outer(t_cs, p_s), -outer(t_cs, p_c), -outer(t_ss, p_sc)
+    xx, yy, zz = outer(t_ss, p_ss), outer(t_cc, p_1), outer(t_ss, p_cc)
+    return np.stack([
+        SH_C0 * one, SH_C1 * y, SH_C1 * z, SH_C1 * x,
+        SH_C2_XY * xy, SH_C2_XY * yz, SH_C2_ZZ * (3.0 * zz - one), SH_C2_XY * xz, SH_C2_XX_YY * (xx - yy),
+    ], axis=-1)
+
+
 def environment_to_sh(env: np.ndarray) -> np.ndarray:
     """Projects an equirect radiance map onto the 9 real SH basis functions of :mod:`svfri.math.sh`.
 
-    ``c_k = int L(w) Y_k(w) dw ~= sum_p L_p Y_k(w_p) dOmega_p`` with ``w_p`` the pixel centre directions and
-    ``dOmega_p`` the exact pixel solid angles (:func:`equirect_solid_angles`); accumulated in float64. The
-    constant term is exact (``c_0 = sqrt(4 pi) L`` for a constant map); other terms carry the midpoint-rule
-    error of the pixel grid (O(1/H^2) for smooth maps). ``L ~= sum_k c_k Y_k`` is then the band-limited
-    radiance, in the convention of :mod:`svfri.conventions` (``w`` towards the light).
+    The map is taken as constant over each pixel, and ``c_k = int L(w) Y_k(w) dw = sum_p L_p I_pk`` is
+    then exact, with ``I_pk`` the pixel integrals of :func:`equirect_sh_integrals` (accumulated in float64).
+    So a constant map gives exactly ``c_0 = sqrt(4 pi) L`` and 0 elsewhere; for a smooth map the only error
+    is the piecewise-constant model (O(1/H^2)). ``L ~= sum_k c_k Y_k`` is then the band-limited radiance,
+    in the convention of :mod:`svfri.conventions` (``w`` towards the light).
 
     Args:
       env: ``[H, W, 3]`` linear RGB radiance (``[H, W, C]`` works for any ``C``).
@@ -255,11 +306,8 @@ def environment_to_sh(env: np.ndarray) -> np.ndarray:
     """
     env = np.asarray(env, dtype=np.float64)
     height, width = env.shape[:2]
-    basis = sh_basis_np(equirect_directions(height, width, dtype=np.float64))
-    solid_angle = equirect_solid_angles(height, width, dtype=np.float64)
-    weighted = basis * solid_angle[..., None]
-    coefficients = weighted.reshape(-1, SH_COEFFICIENT_COUNT).T @ env.reshape(height * width, -1)
-    return coefficients.astype(np.float32)
+    integrals = equirect_sh_integrals(height, width).reshape(height * width, SH_COEFFICIENT_COUNT)
+    return (integrals.T @ env.reshape(height * width, -1)).astype(np.float32)
 
 
 def ggx_prefilter_reference(env: np.ndarray, direction: np.ndarray, roughness: float) -> np.ndarray:
