@@ -17,6 +17,7 @@ import click
 
 import svfri
 from svfri.errors import SvfriError
+from svfri.native_logs import import_tensorflow
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -80,6 +81,7 @@ def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_js
     INPUTS are photo files, folders or glob patterns. Writes mesh.obj/.mtl, texture.png, visibility.npz,
     landmarks.json, fit.json and overlay.png per photo.
     """
+    import_tensorflow()
     from svfri.pipeline.geometry_stage import GeometrySettings, run_geometry_stage
     from svfri.pipeline.inputs import expand_inputs
     from svfri.pipeline.batch import run_batch

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from svfri.errors import ModelError
+from svfri.native_logs import import_tensorflow, silenced_native_stderr
 
 __all__ = [
     "MEDIAPIPE_VERSION", "MEDIAPIPE_WHEEL", "MEDIAPIPE_WHEEL_SHA256", "FACE_MODEL_FILES",
@@ -141,11 +142,9 @@ class TfliteModel:
     """A TFLite model with one image input, run with ``tf.lite.Interpreter`` (XNNPACK on the CPU)."""
 
     def __init__(self, path: Path, *, threads: int | None = None):
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), silenced_native_stderr():
             warnings.simplefilter("ignore")
-            import tensorflow as tf
-
+            tf = import_tensorflow()
             try:
                 self._interpreter = tf.lite.Interpreter(model_path=str(path), num_threads=threads or os.cpu_count())
                 self._interpreter.allocate_tensors()

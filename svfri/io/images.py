@@ -160,6 +160,16 @@ def _apply_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     }.get(orientation, lambda: pixels)()
 
 
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+#: Permissions of written files: what ``open()`` would give (mkstemp alone gives 0600).
+_FILE_MODE = _default_file_mode()
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Writes ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
     path = Path(path)
@@ -171,6 +181,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
+        os.chmod(temporary, _FILE_MODE)
         os.replace(temporary, path)
     except BaseException:
         try:

@@ -1,0 +1,220 @@
+"""The geometry stage: photo -> fitted mesh, camera, baked visibility, G-buffer, unwrapped texture.
+
+Steps 1-6 of DESIGN.md. The result (:class:`GeometryResult`) is what the fit consumes; :func:`run_geometry_stage`
+also writes the ``svfri mesh`` output set (``mesh.obj/.mtl``, ``texture.png``, ``visibility.npz``,
+``landmarks.json``, ``fit.json``, ``overlay.png``) into a folder, all-or-nothing.
+
+Large photos are processed on a face crop (the *work image*): a square around the face of
+``WORK_CROP_FACE_FACTOR`` times the face's extent, shrunk so its side is at most ``WORK_IMAGE_MAX_SIDE``. The mesh,
+the G-buffer and renders live in work-image pixels; ``fit.json`` records both the work-image camera and the
+camera in the original photo's pixels (``world_to_pixel``, the contract).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import svfri
+from svfri.bake.rasterize import rasterize_gbuffer
+from svfri.bake.unwrap import unwrap_photo
+from svfri.bake.uv_bake import bake_textures
+from svfri.bake.visibility import bake_visibility
+from svfri.geometry.camera import Camera, camera_from_mesh_points, compose_affine, project
+from svfri.geometry.face_detect import FaceMeshResult, fit_face_mesh
+from svfri.geometry.mesh_ops import vertex_normals, vertex_tangents
+from svfri.geometry.template import FaceTemplate, load_face_template
+from svfri.io.images import Photo, atomic_write_bytes, read_photo, write_png
+from svfri.io.mesh_io import write_obj
+from svfri.io.staging import StagedOutput
+from svfri.render.gbuffer import GBuffer
+
+__all__ = ["GeometrySettings", "GeometryResult", "compute_geometry", "run_geometry_stage", "write_geometry_outputs",
+           "WORK_IMAGE_MAX_SIDE", "WORK_CROP_FACE_FACTOR"]
+
+#: Largest side of the work image (the face crop that meshing, rendering and fitting use), pixels.
+WORK_IMAGE_MAX_SIDE = 512
+#: Side of the square work crop as a multiple of the face mesh's larger extent.
+WORK_CROP_FACE_FACTOR = 1.6
+
+
+@dataclasses.dataclass(frozen=True)
+class GeometrySettings:
+    face_index: int = 0
+    texture_size: int = 512
+    ray_count: int = 128
+    seed: int = 0
+    backend: str = "auto"
+
+
+@dataclasses.dataclass
+class GeometryResult:
+    """Everything the fit and the writers need from the geometry stage (arrays in world cm / work pixels)."""
+
+    photo: Photo
+    work_image: np.ndarray          # [h, w, 3] float32 sRGB in [0, 1]
+    work_to_photo: np.ndarray       # [2, 3] affine, work pixels -> photo pixels
+    camera: Camera                  # world -> work pixels
+    photo_camera: Camera            # world -> original photo pixels (the contract's world_to_pixel)
+    mesh: FaceMeshResult
+    coarse_vertices: np.ndarray     # [468, 3] the Face Mesh points, world cm
+    vertices: np.ndarray            # [V, 3] subdivided mesh, world cm
+    faces: np.ndarray               # [F, 3]
+    uv: np.ndarray                  # [V, 2]
+    normals: np.ndarray             # [V, 3]
+    tangents: np.ndarray            # [V, 4]
+    visibility_sh: np.ndarray       # [V, 9]
+    bent_normal: np.ndarray         # [V, 3]
+    gbuffer: GBuffer
+    texture: np.ndarray             # [S, S, 4] unwrapped sRGB + visibility mask
+    bake: dict                      # UV bake textures
+    landmarks_world: np.ndarray     # [68, 3] world cm
+    timings: dict
+
+    @property
+    def landmarks68(self) -> np.ndarray:
+        """``[68, 2]`` iBUG landmarks in original photo pixels."""
+        return project(self.photo_camera.world_to_pixel, self.landmarks_world)
+
+
+def _work_crop(photo: Photo, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The square work image around the face and its affine ``photo -> work`` (2x3)."""
+    low, high = points[:, :2].min(0), points[:, :2].max(0)
+    centre = (low + high) / 2
+    side = float((high - low).max() * WORK_CROP_FACE_FACTOR)
+    size = int(min(round(side), WORK_IMAGE_MAX_SIDE))
+    scale = size / side
+    photo_to_work = np.array([[scale, 0, size / 2 - scale * centre[0]], [0, scale, size / 2 - scale * centre[1]]])
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    work = cv2.warpAffine(photo.pixels, photo_to_work, (size, size), flags=interpolation,
+                          borderMode=cv2.BORDER_REPLICATE)
+    return work.astype(np.float32) / np.float32(photo.max_value), photo_to_work
+
+
+def compute_geometry(photo: Photo, settings: GeometrySettings = GeometrySettings(), *,
+                     template: FaceTemplate | None = None) -> GeometryResult:
+    """Runs detection, meshing, subdivision, bake, G-buffer and unwrap on one photo."""
+    template = template or load_face_template()
+    timings = {}
+    clock = time.perf_counter()
+    mesh = fit_face_mesh(photo.pixels, face_index=settings.face_index)
+    timings["detect_mesh"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    work_image, photo_to_work = _work_crop(photo, mesh.points)
+    scale = photo_to_work[0, 0]
+    work_points = np.concatenate([mesh.points[:, :2] @ photo_to_work[:, :2].T + photo_to_work[:, 2],
+                                  mesh.points[:, 2:3] * scale], axis=1)
+    coarse, camera = camera_from_mesh_points(work_points, width=work_image.shape[1], height=work_image.shape[0])
+    work_to_photo = cv2.invertAffineTransform(photo_to_work)
+    photo_camera = Camera(compose_affine(work_to_photo, camera.world_to_pixel), photo.width, photo.height,
+                          camera.cm_per_pixel * scale)
+    vertices = template.subdivide(coarse)
+    faces, uv = template.faces_sub, template.uv_sub
+    normals = vertex_normals(vertices, faces)
+    tangents = vertex_tangents(vertices, faces, uv, normals)
+    timings["subdivide"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    visibility_sh, bent_normal = bake_visibility(vertices, faces, normals, ray_count=settings.ray_count,
+                                                 seed=settings.seed, backend=settings.backend)
+    timings["bake"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    gbuffer = rasterize_gbuffer(vertices, faces, uv, normals, tangents, visibility_sh, bent_normal,
+                                world_to_pixel=camera.world_to_pixel, height=work_image.shape[0],
+                                width=work_image.shape[1])
+    timings["gbuffer"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    texture = unwrap_photo(work_image, vertices, faces, uv, normals, world_to_pixel=camera.world_to_pixel,
+                           size=settings.texture_size, mirror_vertex=template.mirror_vertex_sub)
+    bake = bake_textures(faces, uv, visibility_sh, bent_normal, size=settings.texture_size)
+    timings["unwrap_bake_textures"] = time.perf_counter() - clock
+
+    landmarks_world = template.landmarks68(coarse)
+    return GeometryResult(photo=photo, work_image=work_image, work_to_photo=work_to_photo, camera=camera,
+                          photo_camera=photo_camera, mesh=mesh, coarse_vertices=coarse, vertices=vertices, faces=faces, uv=uv,
+                          normals=normals, tangents=tangents, visibility_sh=visibility_sh, bent_normal=bent_normal,
+                          gbuffer=gbuffer, texture=texture, bake=bake, landmarks_world=landmarks_world,
+                          timings=timings)
+
+
+#: Side of the overlay preview (the work image is upscaled so the wireframe stays readable).
+OVERLAY_SIDE_PX = 768
+
+
+def _overlay(result: GeometryResult, template: FaceTemplate) -> np.ndarray:
+    """The coarse mesh's wireframe and the 68 landmarks over the work image (uint8 RGB, about 768 px)."""
+    zoom = max(1.0, OVERLAY_SIDE_PX / max(result.work_image.shape[:2]))
+    size = (int(round(result.work_image.shape[1] * zoom)), int(round(result.work_image.shape[0] * zoom)))
+    canvas = cv2.resize(np.clip(result.work_image * 255 + 0.5, 0, 255).astype(np.uint8), size,
+                        interpolation=cv2.INTER_CUBIC)
+    subpixel = 4  # cv2 drawing with 2 fractional bits
+    coarse = project(result.camera.world_to_pixel, result.coarse_vertices) * zoom
+    lines = [np.round(coarse[face][[0, 1, 2]] * subpixel).astype(np.int32) for face in template.faces]
+    cv2.polylines(canvas, lines, True, (90, 230, 130), 1, cv2.LINE_AA, shift=2)
+    for x, y in project(result.camera.world_to_pixel, result.landmarks_world) * zoom:
+        cv2.circle(canvas, (int(round(x * subpixel)), int(round(y * subpixel))), 3 * subpixel, (255, 70, 70), -1,
+                   cv2.LINE_AA, shift=2)
+    return canvas
+
+
+def write_geometry_outputs(result: GeometryResult, folder: Path, settings: GeometrySettings, *,
+                           extra_fit_json: dict | None = None) -> None:
+    """Writes the geometry output set into ``folder`` (which should be a staging folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_obj(folder / "mesh.obj", result.vertices, result.faces, result.uv, result.normals,
+              textures={"albedo": "albedo.png", "specular": "specular.png", "normal": "normal.png"})
+    write_png(folder / "texture.png", result.texture[..., :3])
+    write_png(folder / "texture_mask.png", result.texture[..., 3])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, vertex_visibility_sh=result.visibility_sh.astype(np.float32),
+                        vertex_bent_normal=result.bent_normal.astype(np.float32),
+                        **{key: np.asarray(value).astype(np.float16) if np.asarray(value).dtype.kind == "f" else value
+                           for key, value in result.bake.items()})
+    atomic_write_bytes(folder / "visibility.npz", buffer.getvalue())
+    landmarks = {"convention": "iBUG 300-W 68 points (0-16 jaw from the subject's right, ...), photo pixels, "
+                               "origin at the top-left corner of the top-left pixel",
+                 "image_width": result.photo.width, "image_height": result.photo.height,
+                 "points": np.round(result.landmarks68, 3).tolist()}
+    atomic_write_bytes(folder / "landmarks.json", (json.dumps(landmarks, indent=1) + "\n").encode())
+    write_png(folder / "overlay.png", _overlay(result, load_face_template()))
+    fit = {
+        "svfri_version": svfri.__version__,
+        "input": str(result.photo.path),
+        "camera": result.photo_camera.to_json(),
+        "work_image": {"camera": result.camera.to_json(), "work_to_photo": result.work_to_photo.tolist()},
+        "face": {"index": settings.face_index, "faces_found": result.mesh.face_count,
+                 "detection_score": result.mesh.detection.score, "mesh_presence": result.mesh.presence},
+        "photo": {"width": result.photo.width, "height": result.photo.height, "mode": result.photo.source_mode,
+                  "grayscale": result.photo.was_grayscale, "alpha_dropped": result.photo.had_alpha,
+                  "exif_orientation": result.photo.exif_orientation},
+        "mesh": {"vertices": int(len(result.vertices)), "triangles": int(len(result.faces)), "units": "cm"},
+        "settings": dataclasses.asdict(settings),
+        "timings_seconds": {key: round(value, 4) for key, value in result.timings.items()},
+    }
+    fit.update(extra_fit_json or {})
+    atomic_write_bytes(folder / "fit.json", (json.dumps(fit, indent=2) + "\n").encode())
+
+
+def run_geometry_stage(photo_path: Path, folder: Path, settings: GeometrySettings = GeometrySettings(), *,
+                       quiet: bool = True) -> dict:
+    """``svfri mesh`` for one photo: compute and write the geometry output set into ``folder``; returns metrics."""
+    clock = time.perf_counter()
+    photo = read_photo(photo_path)
+    load_seconds = time.perf_counter() - clock
+    with StagedOutput(folder) as stage:
+        result = compute_geometry(photo, settings)
+        result.timings = {"load": load_seconds, **result.timings}
+        clock = time.perf_counter()
+        write_geometry_outputs(result, stage.path, settings)
+    total = load_seconds + sum(v for k, v in result.timings.items() if k != "load") + time.perf_counter() - clock
+    return {"seconds_geometry": round(total, 3), "vertices": int(len(result.vertices)),
+            "grayscale": photo.was_grayscale}
