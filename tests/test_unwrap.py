@@ -46,8 +46,8 @@ def camera(scale, cu, cv):
 
 def render(vertices, faces, uv, normals, P, height, width):
     """Synthetic photo: each covered pixel shows texture_function at its interpolated UV; background 0."""
-    ones = np.ones((len(vertices), 1))
-    gbuffer = rasterize_gbuffer(vertices, faces, uv, normals, np.hstack([np.tile([1.0, 0, 0], (len(vertices), 1)), ones]),
+    tangents = np.tile([1.0, 0.0, 0.0, 1.0], (len(vertices), 1))
+    gbuffer = rasterize_gbuffer(vertices, faces, uv, normals, tangents,
                                 np.zeros((len(vertices), 9)), normals, world_to_pixel=P, height=height, width=width)
     photo = gbuffer.scatter(texture_function(gbuffer.uv.astype(np.float64)).astype(np.float32), 0.0)
     return photo, gbuffer

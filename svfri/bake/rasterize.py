@@ -14,8 +14,9 @@ Both rasterisers share :func:`rasterize_triangles`, which takes triangles alread
 
 Implementation: each triangle's pixel bounding box is enumerated with ``np.repeat`` (all triangles at once,
 in chunks of at most ``CANDIDATES_PER_CHUNK`` candidate pixels), barycentrics come from per-triangle affine
-coefficients, and the depth test is one sort of the covered fragments per chunk followed by a compare against
-the running z-buffer. ~15 k triangles covering a 1024 x 1024 image take ~0.2-0.3 s on one core.
+coefficients, and the depth test is a scatter-max (``np.maximum.at``) of the covered fragments per chunk,
+then a compare against the running z-buffer. A 15 k-triangle face mesh covering ~280 k pixels of a
+1024 x 1024 photo rasterises in ~0.2 s and interpolates all G-buffer fields in ~0.1 s on this 2-core CPU.
 """
 
 from __future__ import annotations
@@ -115,12 +116,15 @@ def rasterize_triangles(screen_xy: np.ndarray, depth: np.ndarray, faces: np.ndar
         pixel = row[inside] * width + col[inside]
         z = (1.0 - wb - wc) * depth[faces[tri, 0]] + wb * depth[faces[tri, 1]] + wc * depth[faces[tri, 2]]
 
-        # Nearest fragment per pixel within the chunk: sort by pixel, then depth descending, then triangle.
-        order = np.lexsort((tri, -z, pixel))
-        pixel, z, tri, wb, wc = pixel[order], z[order], tri[order], wb[order], wc[order]
-        first = np.ones(pixel.size, dtype=bool)
-        first[1:] = pixel[1:] != pixel[:-1]
-        pixel, z, tri, wb, wc = pixel[first], z[first], tri[first], wb[first], wc[first]
+        # Nearest fragment per pixel within the chunk (largest depth, then lowest triangle index), by scatter
+        # reductions (O(n), ~6x faster than sorting); a triangle gives at most one fragment per pixel.
+        chunk_depth = np.full(pixel_total, -np.inf)
+        np.maximum.at(chunk_depth, pixel, z)
+        best = z == chunk_depth[pixel]
+        chunk_triangle = np.full(pixel_total, np.iinfo(np.int64).max)
+        np.minimum.at(chunk_triangle, pixel[best], tri[best])
+        best &= tri == chunk_triangle[pixel]
+        pixel, z, tri, wb, wc = pixel[best], z[best], tri[best], wb[best], wc[best]
         nearer = z > z_buffer[pixel]                                            # ties: earlier chunk wins
         pixel = pixel[nearer]
         z_buffer[pixel] = z[nearer]
@@ -148,8 +152,8 @@ def project_vertices(vertices: np.ndarray, world_to_pixel: np.ndarray) -> np.nda
             or np.abs(matrix[:2, 2]).max() > VIEW_AXIS_TOLERANCE * max(scale, 1.0)):
         raise ValueError("world_to_pixel must be a scaled-orthographic camera along -Z: "
                          "third column [0, 0, *] and last row [0, 0, 0, 1] (svfri.conventions)")
-    vertices = np.asarray(vertices, dtype=np.float64)
-    return vertices @ matrix[:2, :3].T + matrix[:2, 3]
+    vertices = np.ascontiguousarray(vertices, dtype=np.float64)    # strided input sends matmul to a slow path
+    return vertices @ np.ascontiguousarray(matrix[:2, :3].T) + matrix[:2, 3]
 
 
 def uv_to_texel(uv: np.ndarray, size: int) -> np.ndarray:

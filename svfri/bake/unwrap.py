@@ -43,7 +43,8 @@ from svfri.bake.uv_bake import UV_PADDING_TEXELS
 from svfri.render.gbuffer import GBuffer
 
 __all__ = [
-    "MIN_VIEW_COSINE", "DEPTH_BIAS_PIXELS", "INPAINT_RADIUS_TEXELS", "INPAINT_LEVELS", "MIRROR_MIN_WEIGHT", "FILL_MODES",
+    "MIN_VIEW_COSINE", "DEPTH_BIAS_PIXELS", "INPAINT_RADIUS_TEXELS", "INPAINT_LEVELS", "MIRROR_MIN_WEIGHT",
+    "FILL_MODES",
     "bilinear_sample", "photo_depth_buffer", "texel_visibility", "unwrap_photo",
 ]
 
@@ -216,7 +217,7 @@ def unwrap_photo(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray, uv:
     texel_index, triangle, bary = rasterize_triangles(uv_to_texel(uv, size), np.zeros(len(uv)), faces,
                                                       height=size, width=size)
     packed = interpolate(np.concatenate([vertices, normals], axis=-1), faces, triangle, bary)
-    points, texel_normal = packed[:, :3], packed[:, 3:]
+    points, texel_normal = np.ascontiguousarray(packed[:, :3]), np.ascontiguousarray(packed[:, 3:])
     texel_normal /= np.maximum(np.linalg.norm(texel_normal, axis=-1, keepdims=True), np.finfo(float).tiny)
 
     depth = photo_depth_buffer(vertices, faces, world_to_pixel=world_to_pixel, height=height, width=width,
@@ -248,7 +249,8 @@ def unwrap_photo(image: np.ndarray, vertices: np.ndarray, faces: np.ndarray, uv:
         texture, known = _mirror_fill(texture, known, texel_index, mirrored, size)
     region = covered
     if padding > 0:
-        region = covered | (ndimage.distance_transform_edt(~covered) <= padding)
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * padding + 1, 2 * padding + 1))
+        region = cv2.dilate(covered.astype(np.uint8), disc) > 0
     if "inpaint" in fill:
         texture = _inpaint_fill(texture, known, region)
     texture = np.where(region[..., None], texture, 0.0)

@@ -129,24 +129,24 @@ def bake_visibility(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray
     local = hemisphere_fibonacci(ray_count)                                   # [N, 3], around +Z
     angle = np.random.default_rng(seed).uniform(0.0, 2.0 * math.pi, size=vertex_count)
     cos_a, sin_a = np.cos(angle)[:, None], np.sin(angle)[:, None]
-    lx = cos_a * local[None, :, 0] - sin_a * local[None, :, 1]               # [V, N] rotated about z
-    ly = sin_a * local[None, :, 0] + cos_a * local[None, :, 1]
     t1, t2 = orthonormal_frames(normals)
-    directions = (lx[..., None] * t1[:, None, :] + ly[..., None] * t2[:, None, :]
-                  + local[None, :, 2:3] * normals[:, None, :])                # [V, N, 3]
+    # Per-vertex rotation: columns (t1', t2', n), t1' and t2' turned by the random angle about n.
+    frame = np.stack([cos_a * t1 + sin_a * t2, -sin_a * t1 + cos_a * t2, normals], axis=-1)   # [V, 3, 3]
+    # float32 from here: directions and basis values are the bulk of the memory traffic.
+    directions = np.matmul(local.astype(np.float32)[None], frame.astype(np.float32).transpose(0, 2, 1))  # [V, N, 3]
 
     diagonal = float(np.linalg.norm(np.ptp(vertices, axis=0))) if vertex_count else 0.0
     origins = vertices + RAY_OFFSET_FRACTION * diagonal * normals            # [V, 3]
     blocked = any_hit(np.repeat(origins, ray_count, axis=0), directions.reshape(-1, 3), vertices, faces,
                       backend=backend).reshape(vertex_count, ray_count)
-    visible = (~blocked).astype(np.float64)                                   # [V, N]
+    visible = (~blocked).astype(np.float32)                                   # [V, N]
 
     basis = sh_basis_np(directions)                                           # [V, N, 9]
-    visibility_sh = (2.0 * math.pi / ray_count) * np.einsum("vn,vnc->vc", visible, basis)
+    visibility_sh = (2.0 * math.pi / ray_count) * np.matmul(visible[:, None, :], basis)[:, 0].astype(np.float64)
     assert visibility_sh.shape[-1] == SH_COEFFICIENT_COUNT
 
-    weight = visible * local[None, :, 2]                                      # V (n . w)
-    bent = np.einsum("vn,vnc->vc", weight, directions)
+    weight = visible * local[None, :, 2].astype(np.float32)                   # V (n . w)
+    bent = np.matmul(weight[:, None, :], directions)[:, 0].astype(np.float64)
     length = np.linalg.norm(bent, axis=-1, keepdims=True)
     bent = np.where(length > 0.0, bent / np.where(length > 0.0, length, 1.0), normals)
     return visibility_sh.astype(np.float32), bent.astype(np.float32)
