@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from svfri.math.brdf import ggx_ndf
-from svfri.math.sh import SH_C0, SH_C1, SH_C2_XX_YY, SH_C2_XY, SH_C2_ZZ, SH_COEFFICIENT_COUNT
+from svfri.math.sh import SH_C0, SH_C1, SH_C2_XX_YY, SH_C2_XY, SH_C2_ZZ
 
 __all__ = [
     "DEFAULT_ROUGHNESS_LEVELS", "PREFILTER_BASE_WIDTH", "PREFILTER_MIN_WIDTH", "PREFILTER_SOURCE_RATIO",
@@ -53,7 +53,6 @@ PREFILTER_MIN_WIDTH = 128
 PREFILTER_SOURCE_RATIO = 4
 
 _TWO_PI = 2.0 * math.pi
-_FOUR_PI = 4.0 * math.pi
 _DEGREES_PER_TURN = 360.0
 # Relative tolerance for treating a column shift as an integer (exact roll, no resampling).
 _INTEGER_SHIFT_TOLERANCE = 1e-6
@@ -239,6 +238,39 @@ def apply_exposure(env: np.ndarray, ev: float) -> np.ndarray:
     return (env * (2.0 ** float(ev))).astype(env.dtype)
 
 
+def _sh_integral_factors(height: int, width: int) -> list:
+    """Separable factors of :func:`equirect_sh_integrals`: for each basis function a list of
+    ``(coefficient, (theta_part [H], phi_part [W]))`` whose outer products sum to ``I_pk``."""
+    theta = math.pi * np.arange(height + 1, dtype=np.float64) / height
+    phi = _TWO_PI * np.arange(width + 1, dtype=np.float64) / width
+    cos_t, sin_t = np.cos(theta), np.sin(theta)
+    definite = np.diff  # F(upper) - F(lower) for consecutive pixel edges
+
+    # theta integrals (of the factor times sin(theta)), one per row: [H]
+    t_1 = definite(-cos_t)                                    # int sin
+    t_s = definite(0.5 * theta - 0.25 * np.sin(2.0 * theta))  # int sin^2
+    t_c = definite(0.5 * sin_t ** 2)                          # int cos sin
+    t_ss = definite(cos_t ** 3 / 3.0 - cos_t)                 # int sin^3
+    t_cs = definite(sin_t ** 3 / 3.0)                         # int cos sin^2
+    t_cc = definite(-cos_t ** 3 / 3.0)                        # int cos^2 sin
+    # phi integrals, one per column: [W]
+    p_1 = definite(phi)
+    p_s = definite(-np.cos(phi))
+    p_c = definite(np.sin(phi))
+    p_ss = definite(0.5 * phi - 0.25 * np.sin(2.0 * phi))
+    p_cc = definite(0.5 * phi + 0.25 * np.sin(2.0 * phi))
+    p_sc = definite(0.5 * np.sin(phi) ** 2)
+    one, x, y, z = (t_1, p_1), (t_s, p_s), (t_c, p_1), (-t_s, p_c)
+    xy, yz, xz = (t_cs, p_s), (-t_cs, p_c), (-t_ss, p_sc)
+    xx, yy, zz = (t_ss, p_ss), (t_cc, p_1), (t_ss, p_cc)
+    # Basis function k = sum of coefficient * outer(theta_part, phi_part) terms.
+    return [
+        [(SH_C0, one)], [(SH_C1, y)], [(SH_C1, z)], [(SH_C1, x)],
+        [(SH_C2_XY, xy)], [(SH_C2_XY, yz)], [(3.0 * SH_C2_ZZ, zz), (-SH_C2_ZZ, one)], [(SH_C2_XY, xz)],
+        [(SH_C2_XX_YY, xx), (-SH_C2_XX_YY, yy)],
+    ]
+
+
 def equirect_sh_integrals(height: int, width: int) -> np.ndarray:
     """Exact integral of each SH basis function over each pixel: ``I_pk = int_pixel p Y_k(w) dw``.
 
@@ -254,39 +286,9 @@ def equirect_sh_integrals(height: int, width: int) -> np.ndarray:
       ``[height, width, 9]`` float64. Summed over all pixels: ``4 pi Y_0 = sqrt(4 pi)`` for ``k = 0`` and 0
       (to rounding) for ``k >= 1``; per pixel, ``I_pk ~= Y_k(w_p) dOmega_p`` (midpoint rule, O(1/H^2)).
     """
-    theta = math.pi * np.arange(height + 1, dtype=np.float64) / height
-    phi = _TWO_PI * np.arange(width + 1, dtype=np.float64) / width
-    cos_t, sin_t = np.cos(theta), np.sin(theta)
-
-    def definite(antiderivative):
-        return np.diff(antiderivative)
-
-    # theta integrals (of the factor times sin(theta)), one per row: [H]
-    t_1 = definite(-cos_t)                              # int sin
-    t_s = definite(0.5 * theta - 0.25 * np.sin(2.0 * theta))  # int sin^2
-    t_c = definite(0.5 * sin_t ** 2)                    # int cos sin
-    t_ss = definite(cos_t ** 3 / 3.0 - cos_t)           # int sin^3
-    t_cs = definite(sin_t ** 3 / 3.0)                   # int cos sin^2
-    t_cc = definite(-cos_t ** 3 / 3.0)                  # int cos^2 sin
-    # phi integrals, one per column: [W]
-    p_1 = definite(phi)
-    p_s = definite(-np.cos(phi))
-    p_c = definite(np.sin(phi))
-    p_ss = definite(0.5 * phi - 0.25 * np.sin(2.0 * phi))
-    p_cc = definite(0.5 * phi + 0.25 * np.sin(2.0 * phi))
-    p_sc = definite(0.5 * np.sin(phi) ** 2)
-
-    def outer(theta_part, phi_part):
-        return theta_part[:, None] * phi_part[None, :]
-
-    one = outer(t_1, p_1)
-    x, y, z = outer(t_s, p_s), outer(t_c, p_1), -outer(t_s, p_c)
-    xy, yz, xz = outer(t_cs, p_s), -outer(t_cs, p_c), -outer(t_ss, p_sc)
-    xx, yy, zz = outer(t_ss, p_ss), outer(t_cc, p_1), outer(t_ss, p_cc)
-    return np.stack([
-        SH_C0 * one, SH_C1 * y, SH_C1 * z, SH_C1 * x,
-        SH_C2_XY * xy, SH_C2_XY * yz, SH_C2_ZZ * (3.0 * zz - one), SH_C2_XY * xz, SH_C2_XX_YY * (xx - yy),
-    ], axis=-1)
+    return np.stack([sum(coefficient * np.outer(theta_part, phi_part)
+                         for coefficient, (theta_part, phi_part) in terms)
+                     for terms in _sh_integral_factors(height, width)], axis=-1)
 
 
 def environment_to_sh(env: np.ndarray) -> np.ndarray:
@@ -306,8 +308,13 @@ def environment_to_sh(env: np.ndarray) -> np.ndarray:
     """
     env = np.asarray(env, dtype=np.float64)
     height, width = env.shape[:2]
-    integrals = equirect_sh_integrals(height, width).reshape(height * width, SH_COEFFICIENT_COUNT)
-    return (integrals.T @ env.reshape(height * width, -1)).astype(np.float32)
+    channels = env.shape[-1]
+    rows = env.reshape(height, width * channels)
+    # Separable form of sum_p L_p I_pk: theta_part^T L phi_part per term (two small matrix products).
+    coefficients = [sum(coefficient * (phi_part @ (theta_part @ rows).reshape(width, channels))
+                        for coefficient, (theta_part, phi_part) in terms)
+                    for terms in _sh_integral_factors(height, width)]
+    return np.stack(coefficients).astype(np.float32)
 
 
 def ggx_prefilter_reference(env: np.ndarray, direction: np.ndarray, roughness: float) -> np.ndarray:
