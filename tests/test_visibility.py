@@ -143,3 +143,15 @@ def test_rejects_bad_shapes():
         bake_visibility(np.zeros((4, 3)), np.array([[0, 1, 2]]), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="backend"):
         any_hit(np.zeros((1, 3)), np.ones((1, 3)), np.eye(3), np.array([[0, 1, 2]]), backend="optix")
+
+
+def test_auto_falls_back_to_numpy_and_warns_on_big_jobs(monkeypatch):
+    import svfri.bake.rays as rays
+
+    monkeypatch.setattr(rays, "embree_available", lambda: False)
+    monkeypatch.setattr(rays, "NUMPY_WARN_SECONDS", 0.0)
+    assert rays.resolve_backend("auto") == "numpy"
+    vertices = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    with pytest.warns(RuntimeWarning, match="embreex"):
+        hit = rays.any_hit([[0.2, 0.2, 1.0]], [[0.0, 0.0, -1.0]], vertices, [[0, 1, 2]])
+    assert hit.tolist() == [True]
