@@ -42,6 +42,7 @@ class StagedOutput:
         self.path: Path | None = None
 
     def __enter__(self) -> "StagedOutput":
+        self._created = not self.folder.exists()
         check_writable_folder(self.folder)
         for leftover in self.folder.glob(STAGING_PREFIX + "*"):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -59,3 +60,8 @@ class StagedOutput:
                         os.replace(item, target)
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
+            if exc_type is not None and self._created:
+                try:
+                    self.folder.rmdir()  # only if still empty
+                except OSError:
+                    pass

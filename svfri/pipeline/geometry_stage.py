@@ -210,10 +210,10 @@ def run_geometry_stage(photo_path: Path, folder: Path, settings: GeometrySetting
     clock = time.perf_counter()
     photo = read_photo(photo_path)
     load_seconds = time.perf_counter() - clock
+    result = compute_geometry(photo, settings)
+    result.timings = {"load": load_seconds, **result.timings}
+    clock = time.perf_counter()
     with StagedOutput(folder) as stage:
-        result = compute_geometry(photo, settings)
-        result.timings = {"load": load_seconds, **result.timings}
-        clock = time.perf_counter()
         write_geometry_outputs(result, stage.path, settings)
     total = load_seconds + sum(v for k, v in result.timings.items() if k != "load") + time.perf_counter() - clock
     return {"seconds_geometry": round(total, 3), "vertices": int(len(result.vertices)),
