@@ -25,7 +25,7 @@ Holes (texels of the layout that are not visible) are then filled, in the order 
   path returns out-of-range values on large holes), so filled texels carry a quantisation error <= range/65535.
 
 The mask channel always holds the **true** visibility: filled texels have mask 0. Texels within
-``UV_PADDING_TEXELS`` of the layout are filled too (border padding for bilinear lookups); beyond that RGB is 0.
+``UV_PADDING_TEXELS`` of the layout are inpainted too (border padding for bilinear lookups); beyond, RGB is 0.
 The colour space of the output is that of the input photo (linear or sRGB: nothing is converted).
 """
 
