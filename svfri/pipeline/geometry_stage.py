@@ -134,7 +134,7 @@ def compute_geometry(photo: Photo, settings: GeometrySettings = GeometrySettings
 
     clock = time.perf_counter()
     texture = unwrap_photo(work_image, vertices, faces, uv, normals, world_to_pixel=camera.world_to_pixel,
-                           size=settings.texture_size, mirror_vertex=template.mirror_vertex_sub)
+                           size=settings.texture_size, mirror_vertex=template.mirror_vertex_sub, gbuffer=gbuffer)
     bake = bake_textures(faces, uv, visibility_sh, bent_normal, size=settings.texture_size)
     timings["unwrap_bake_textures"] = time.perf_counter() - clock
 
