@@ -85,12 +85,14 @@ def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_js
     from svfri.pipeline.geometry_stage import GeometrySettings, run_geometry_stage
     from svfri.pipeline.inputs import expand_inputs
     from svfri.pipeline.batch import run_batch
+    from svfri.geometry.face_models import ensure_face_models
 
     try:
         photos = expand_inputs(list(inputs), recursive=recursive)
         if not photos:
             raise svfri.errors.UsageError("no photos found in the given inputs")
         settings = GeometrySettings(face_index=face_index, texture_size=texture_size, ray_count=ray_count)
+        ensure_face_models(quiet=quiet or as_json)
         result = run_batch(photos, out, lambda photo, folder: run_geometry_stage(photo, folder, settings, quiet=quiet),
                            skip_existing=skip_existing, quiet=quiet or as_json, debug=debug)
     except SvfriError as error:
