@@ -15,6 +15,8 @@ from ``+X`` towards ``+Y``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -41,6 +43,19 @@ def directions_from_angles_np(cos_theta: np.ndarray, phi: np.ndarray) -> np.ndar
     return np.stack(np.broadcast_arrays(sin_theta * np.cos(phi), sin_theta * np.sin(phi), cos_theta), axis=-1)
 
 
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
+@functools.lru_cache(maxsize=16)
+def _gauss_legendre(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cached ``numpy.polynomial.legendre.leggauss`` (its eigen-solve costs seconds for thousands of nodes)."""
+    return _read_only(*np.polynomial.legendre.leggauss(order))
+
+
+@functools.lru_cache(maxsize=16)
 def sphere_quadrature_np(order: int) -> tuple[np.ndarray, np.ndarray]:
     """Product quadrature on the unit sphere, exact for polynomials of total degree ``<= 2 * order - 1``.
 
@@ -52,17 +67,19 @@ def sphere_quadrature_np(order: int) -> tuple[np.ndarray, np.ndarray]:
 
     Returns:
       ``(directions [M, 3], weights [M])`` float64 with ``M = 2 * order**2``; the weights sum to ``4 pi``.
+      Cached and read-only.
     """
     if order < 1:
         raise ValueError(f"quadrature order must be >= 1, got {order}")
-    z, z_weights = np.polynomial.legendre.leggauss(order)
+    z, z_weights = _gauss_legendre(order)
     azimuth_count = 2 * order
     phi = (np.arange(azimuth_count) + 0.5) * (2.0 * np.pi / azimuth_count)
     directions = directions_from_angles_np(z[:, None], phi[None, :]).reshape(-1, 3)
     weights = (z_weights[:, None] * np.full(azimuth_count, 2.0 * np.pi / azimuth_count)[None, :]).reshape(-1)
-    return directions, weights
+    return _read_only(directions, weights)
 
 
+@functools.lru_cache(maxsize=16)
 def hemisphere_quadrature_np(polar_order: int, azimuth_count: int) -> tuple[np.ndarray, np.ndarray]:
     """Product quadrature on the upper hemisphere ``z > 0``: Gauss-Legendre in ``z`` on ``(0, 1)`` x uniform ``phi``.
 
@@ -72,14 +89,15 @@ def hemisphere_quadrature_np(polar_order: int, azimuth_count: int) -> tuple[np.n
 
     Returns:
       ``(directions [M, 3], weights [M])`` float64, ``M = polar_order * azimuth_count``, weights sum to ``2 pi``.
+      Cached and read-only.
     """
-    x, x_weights = np.polynomial.legendre.leggauss(polar_order)
+    x, x_weights = _gauss_legendre(polar_order)
     z = 0.5 * (x + 1.0)
     z_weights = 0.5 * x_weights
     phi = (np.arange(azimuth_count) + 0.5) * (2.0 * np.pi / azimuth_count)
     directions = directions_from_angles_np(z[:, None], phi[None, :]).reshape(-1, 3)
     weights = (z_weights[:, None] * np.full(azimuth_count, 2.0 * np.pi / azimuth_count)[None, :]).reshape(-1)
-    return directions, weights
+    return _read_only(directions, weights)
 
 
 def hammersley_2d_np(count: int) -> np.ndarray:

@@ -315,6 +315,12 @@ def rotate_sh(sh: tf.Tensor, rotation: tf.Tensor) -> tf.Tensor:
     return tf.linalg.matmul(sh_rotation_matrix(tf.convert_to_tensor(rotation, dtype=sh.dtype)), sh)
 
 
+@functools.lru_cache(maxsize=1)
+def _ggx_attenuation_rule() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes and weights on ``[-1, 1]`` for :func:`ggx_sh_band_attenuation`."""
+    return np.polynomial.legendre.leggauss(_GGX_ATTENUATION_NODES)
+
+
 def ggx_sh_band_attenuation(roughness: tf.Tensor) -> tf.Tensor:
     """Per-band SH attenuation ``[..., 3]`` of the split-sum GGX prefiltering lobe, for ``L_pre(R, alpha)``.
 
@@ -342,7 +348,7 @@ def ggx_sh_band_attenuation(roughness: tf.Tensor) -> tf.Tensor:
     dtype = roughness.dtype
     alpha = tf.maximum(roughness * roughness, tf.constant(_GGX_ATTENUATION_MIN_ALPHA, dtype))
     alpha2 = (alpha * alpha)[..., None]
-    nodes, node_weights = np.polynomial.legendre.leggauss(_GGX_ATTENUATION_NODES)
+    nodes, node_weights = _ggx_attenuation_rule()
     unit_nodes = tf.constant(0.5 * (nodes + 1.0), dtype)            # [Q] in (0, 1)
     unit_weights = tf.constant(0.5 * node_weights, dtype)
     # s = log(1 - xi) from log(1 - xi_max) = log(alpha^2 / (1 + alpha^2)) to 0; d(xi) = exp(s) ds.
