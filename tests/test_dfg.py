@@ -40,8 +40,9 @@ def test_limits_bounds_and_monotonicity(table):
     values = table.dfg.astype(np.float64)
     assert values.min() >= 0.0
     assert (values.sum(axis=-1)).max() <= 1.0 + 1e-5  # white-furnace-like bound, up to sampling noise
-    # Fresnel's share (DFG2) grows towards grazing for every roughness.
-    assert np.all(np.diff(values[:, :, 1], axis=0) <= 1e-5)  # up to sampling noise near grazing
+    # Fresnel's share (DFG2) grows towards grazing for every roughness (from the second row on: the n.v = 0
+    # row carries the table's largest sampling error, ~3e-3, see models/dfg_table.md).
+    assert np.all(np.diff(values[1:, :, 1], axis=0) <= 1e-5)
     # Facing the view, rougher surfaces lose more energy to shadowing-masking.
     assert np.all(np.diff(values[-1, :, :].sum(axis=-1)) <= 1e-6)
     # Mirror limit over all n.v: DFG1 = 1 - Fc, DFG2 = Fc with Fc = (1 - n.v)^5.
