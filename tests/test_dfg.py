@@ -40,9 +40,10 @@ def test_limits_bounds_and_monotonicity(table):
     values = table.dfg.astype(np.float64)
     assert values.min() >= 0.0
     assert (values.sum(axis=-1)).max() <= 1.0 + 1e-5  # white-furnace-like bound, up to sampling noise
-    # Fresnel's share (DFG2) grows towards grazing for every roughness (from the second row on: the n.v = 0
-    # row carries the table's largest sampling error, ~3e-3, see models/dfg_table.md).
-    assert np.all(np.diff(values[1:, :, 1], axis=0) <= 1e-5)
+    # Fresnel's share (DFG2) grows towards grazing for every roughness, for n.v >= 0.1 (closer to grazing it
+    # is not monotonic at low roughness: the brute-force reference shows the same, e.g. at roughness 6/63).
+    away = table.n_dot_v >= 0.1
+    assert np.all(np.diff(values[away, :, 1], axis=0) <= 1e-6)
     # Facing the view, rougher surfaces lose more energy to shadowing-masking.
     assert np.all(np.diff(values[-1, :, :].sum(axis=-1)) <= 1e-6)
     # Mirror limit over all n.v: DFG1 = 1 - Fc, DFG2 = Fc with Fc = (1 - n.v)^5.
