@@ -19,8 +19,9 @@ unit tangent-space normal (OpenGL +Y), ``n_z > 0``.
 
 Default size ("fast" preset) and why: one fit step (forward + backward to ``z`` through decoder + enhancer of
 all three components) must leave room for rendering inside ~0.3 s on a 2-core CPU (150 steps in the 60 s
-budget). ``benchmarks/bench_networks.py`` measures the candidates; see :mod:`svfri.nets.config` for the
-numbers behind the choice.
+budget). ``benchmarks/bench_networks.py`` measures the candidates: the default costs ~80 ms per step under
+``tf.function`` (24 ms with the enhancers left out, ``enhance=False``, e.g. for early fit steps); XLA is
+slower on this CPU. See :mod:`svfri.nets.config` for the numbers behind the choice.
 
 Weights are stored as one ``networks.npz`` (float16 wherever the round trip is within
 :data:`FLOAT16_RELATIVE_TOLERANCE`, float32 otherwise) plus ``networks.json`` (format, config).
