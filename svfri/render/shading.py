@@ -1,0 +1,209 @@
+"""The differentiable shader: maps + SH lighting + G-buffer -> linear radiance per covered pixel.
+
+Per pixel (Geng et al. 2021, eq. 5), in linear RGB::
+
+    I = t_a * (1 - E_s) * L_d  +  L_s,        E_s = F0 * DFG1(n.v, r) + DFG2(n.v, r)
+
+* ``t_a``: albedo, the sRGB-encoded albedo map decoded to linear (IEC 61966-2-1) **before** filtering (as GPUs
+  filter sRGB textures), then sampled bilinearly at the pixel's UV.
+* ``F0 = SKIN_F0 * t_s`` (:data:`svfri.math.brdf.SKIN_F0`), ``t_s`` the sampled linear specular map.
+* Eq. 5's ``(1 - t_s)`` weights the diffuse by the energy not reflected specularly. svfri's specular map is a
+  scale on skin's ``F0``, not a reflectance, so that weight is ``1 - E_s`` with ``E_s`` the split-sum
+  specular directional albedo (the energy split of Filament's image-based lighting, ``Fd * (1 - E)``;
+  Filament PBR document, section 5.3). Then albedo 1 under constant radiance 1 with no occlusion reflects
+  exactly 1 for any specular map, roughness and view (white furnace), and energy is never created.
+* **Shading normal**: the tangent-space normal map (OpenGL ``+Y``, stored ``0.5 n + 0.5``) decoded to
+  ``n_t = 2 c - 1`` and taken to world space on the G-buffer's frame ``T``, ``B = w cross(N, T)``, ``N``:
+  ``n = normalize(n_t.x T + n_t.y B + n_t.z N)``. A flat map ``(0.5, 0.5, 1)`` leaves ``N`` unchanged.
+* **Diffuse** ``L_d`` (albedo-1 outgoing radiance): :func:`svfri.math.sh.occluded_diffuse_radiance` of the
+  light and the baked visibility SH at the shading normal: ``(1/pi) sum A_l w_lm Y_lm(n)``, ``w`` the
+  order-2-truncated SH product of light and visibility (Snyder 2006; Ramamoorthi & Hanrahan 2001).
+* **Specular** (split sum; Karis 2013, Lagarde & de Rousiers 2014)::
+
+      L_s = (F0 * DFG1(n.v, r) + DFG2(n.v, r)) * L_pre(R, r) * SO
+
+  with the view ``v = +Z`` (orthographic camera), ``R = 2 (n.v) n - v``, ``DFG`` from the shipped table
+  (:mod:`svfri.render.dfg`), ``L_pre`` the GGX-prefiltered SH radiance
+  (:func:`svfri.math.sh.ggx_prefiltered_sh_radiance`, exact lobe attenuation per band), and ``r`` the
+  perceptual roughness (``alpha = r^2``).
+* **Specular occlusion** ``SO`` (Lagarde & de Rousiers 2014, "Moving Frostbite to PBR", section 4.10.2,
+  ``computeSpecOcclusion``; the same form as Filament's ``computeSpecularAO``)::
+
+      SO = saturate((n.v + AO)^(2^(-16 alpha - 1)) - 1 + AO)
+
+  with ``AO`` the cosine-weighted visibility at the geometric normal from the baked SH,
+  ``(1/pi) sum A_l V_lm Y_lm(N)`` clamped to ``[0, 1]`` (exactly 1 for an unoccluded hemisphere). This is an
+  empirical fit: it darkens the specular where the point is occluded and more so at grazing view and for rough
+  lobes; it does not use the direction of the occluders (the bent normal is not used; a cone-cone test in the
+  manner of Jimenez et al. 2016 would).
+
+Radiance is **not** clamped: order-2 SH lighting can ring below zero, and keeping the render linear in the
+light coefficients keeps lighting estimation a linear least-squares problem. Clamp for display.
+
+:func:`shade` is a pure function of tensors; wrap it (or the loss around it) in ``tf.function`` for speed:
+see the benchmark in the module's tests' report (``~200k`` pixels, 256^2 maps).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from svfri.math.brdf import SKIN_F0, roughness_to_alpha
+from svfri.math.color import srgb_to_linear
+from svfri.math.sh import (CLAMPED_COSINE_COEFFICIENT_FACTORS, ggx_prefiltered_sh_radiance,
+                           occluded_diffuse_radiance, sh_basis)
+from svfri.render.dfg import dfg_lookup
+from svfri.render.gbuffer import VIEW_DIRECTION, GBuffer
+from svfri.render.texture import sample_bilinear
+
+__all__ = ["MIN_N_DOT_V", "gbuffer_to_tensors", "ambient_occlusion", "specular_occlusion", "shading_normal",
+           "shade"]
+
+#: Lower clamp of ``n.v`` for the DFG lookup and specular occlusion (shading normals may face away at the
+#: silhouette).
+MIN_N_DOT_V = 1e-4
+#: Exponent ``2^(-16 alpha - 1)`` of Lagarde & de Rousiers' specular occlusion: slope and offset.
+_SPECULAR_OCCLUSION_ALPHA_SLOPE = -16.0
+_SPECULAR_OCCLUSION_OFFSET = -1.0
+#: Normalisation epsilon for the shading normal.
+_NORMALIZE_EPSILON = 1e-12
+
+#: The float fields of :class:`GBuffer` that :func:`gbuffer_to_tensors` converts.
+_FLOAT_FIELDS = ("position", "uv", "normal", "tangent", "visibility_sh", "bent_normal")
+
+
+def gbuffer_to_tensors(gbuffer: GBuffer, dtype: tf.DType = tf.float32) -> dict[str, tf.Tensor]:
+    """Converts a :class:`GBuffer` record to the tensors :func:`shade` reads.
+
+    Args:
+      gbuffer: the rasterised record (numpy arrays).
+      dtype: float dtype of the per-pixel tensors (``tf.float32`` or ``tf.float64``).
+
+    Returns:
+      dict with ``position [N, 3]``, ``uv [N, 2]``, ``normal [N, 3]``, ``tangent [N, 4]``,
+      ``visibility_sh [N, 9]``, ``bent_normal [N, 3]`` in ``dtype``, ``pixel_index [N]`` int64 and
+      ``triangle_id [N]`` int32.
+    """
+    tensors = {name: tf.constant(np.asarray(getattr(gbuffer, name)), dtype=dtype) for name in _FLOAT_FIELDS}
+    tensors["pixel_index"] = tf.constant(np.asarray(gbuffer.pixel_index), dtype=tf.int64)
+    tensors["triangle_id"] = tf.constant(np.asarray(gbuffer.triangle_id), dtype=tf.int32)
+    return tensors
+
+
+def ambient_occlusion(visibility_sh: tf.Tensor, normal: tf.Tensor) -> tf.Tensor:
+    """Cosine-weighted visibility ``AO = (1/pi) sum_lm A_l V_lm Y_lm(n)``, clamped to ``[0, 1]``.
+
+    Args:
+      visibility_sh: ``[..., 9]`` visibility coefficients.
+      normal: ``[..., 3]`` unit geometric normals (the visibility's own hemisphere).
+
+    Returns:
+      ``[..., 1]`` ambient occlusion (1 = unoccluded).
+    """
+    visibility_sh = tf.convert_to_tensor(visibility_sh)
+    factors = tf.constant(CLAMPED_COSINE_COEFFICIENT_FACTORS, visibility_sh.dtype) / math.pi
+    value = tf.reduce_sum(factors * sh_basis(tf.convert_to_tensor(normal, visibility_sh.dtype)) * visibility_sh,
+                          axis=-1, keepdims=True)
+    return tf.clip_by_value(value, 0.0, 1.0)
+
+
+def specular_occlusion(n_dot_v: tf.Tensor, ambient: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
+    """``SO = saturate((n.v + AO)^(2^(-16 alpha - 1)) - 1 + AO)`` (Lagarde & de Rousiers 2014, section 4.10.2).
+
+    Args:
+      n_dot_v: ``[..., 1]`` cosine of the view angle, clamped to ``>= MIN_N_DOT_V`` by the caller.
+      ambient: ``[..., 1]`` ambient occlusion in ``[0, 1]``.
+      alpha: GGX width ``roughness^2`` (broadcast).
+
+    Returns:
+      ``[..., 1]`` specular occlusion in ``[0, 1]``; 1 whenever ``AO = 1``.
+    """
+    exponent = tf.pow(tf.constant(2.0, n_dot_v.dtype), _SPECULAR_OCCLUSION_ALPHA_SLOPE * alpha
+                      + _SPECULAR_OCCLUSION_OFFSET)
+    return tf.clip_by_value(tf.pow(n_dot_v + ambient, exponent) - 1.0 + ambient, 0.0, 1.0)
+
+
+def shading_normal(normal_texel: tf.Tensor, normal: tf.Tensor, tangent: tf.Tensor) -> tf.Tensor:
+    """World-space shading normal from an encoded tangent-space normal (OpenGL ``+Y``, ``0.5 n + 0.5``).
+
+    Args:
+      normal_texel: ``[..., 3]`` sampled normal-map values in ``[0, 1]``.
+      normal: ``[..., 3]`` unit geometric normals ``N``.
+      tangent: ``[..., 4]`` unit tangents ``T`` and handedness ``w`` (``B = w cross(N, T)``).
+
+    Returns:
+      ``[..., 3]`` unit normals ``normalize(n_t.x T + n_t.y B + n_t.z N)``, ``n_t = 2 c - 1``.
+    """
+    normal_texel = tf.convert_to_tensor(normal_texel)
+    normal = tf.convert_to_tensor(normal, normal_texel.dtype)
+    tangent = tf.convert_to_tensor(tangent, normal_texel.dtype)
+    decoded = 2.0 * normal_texel - 1.0
+    tangent_xyz, handedness = tangent[..., :3], tangent[..., 3:]
+    bitangent = handedness * tf.linalg.cross(normal, tangent_xyz)
+    world = decoded[..., 0:1] * tangent_xyz + decoded[..., 1:2] * bitangent + decoded[..., 2:3] * normal
+    return tf.math.l2_normalize(world, axis=-1, epsilon=_NORMALIZE_EPSILON)
+
+
+def _sample_roughness(roughness, uv: tf.Tensor) -> tf.Tensor:
+    """Roughness per pixel ``[N]`` from a scalar or an ``[Hr, Wr, 1]`` map."""
+    roughness = tf.convert_to_tensor(roughness, dtype=uv.dtype)
+    if roughness.shape.rank == 0:
+        return roughness
+    if roughness.shape.rank != 3 or roughness.shape[-1] != 1:
+        raise ValueError(f"roughness must be a scalar or an [H, W, 1] map, got shape {roughness.shape}")
+    return sample_bilinear(roughness, uv)[..., 0]
+
+
+def shade(gbuffer_tensors: dict[str, tf.Tensor], *, albedo_srgb_map: tf.Tensor, specular_map: tf.Tensor,
+          normal_map: tf.Tensor, light_sh: tf.Tensor, roughness) -> dict[str, tf.Tensor]:
+    """Shades the G-buffer's ``N`` pixels (module docstring for the equations and approximations).
+
+    Differentiable w.r.t. the three maps, ``light_sh`` and ``roughness``. All float inputs are used in the dtype
+    of ``gbuffer_tensors["uv"]`` (float32 or float64).
+
+    Args:
+      gbuffer_tensors: from :func:`gbuffer_to_tensors`; reads ``uv``, ``normal``, ``tangent``,
+        ``visibility_sh``.
+      albedo_srgb_map: ``[Ha, Wa, 3]`` albedo, sRGB-encoded, values in ``[0, 1]``.
+      specular_map: ``[Hs, Ws, 1]`` linear specular intensity in ``[0, 1]``, a scale on ``SKIN_F0``.
+      normal_map: ``[Hn, Wn, 3]`` tangent-space normals, OpenGL convention, encoded ``0.5 n + 0.5``.
+      light_sh: ``[9, 3]`` SH radiance coefficients, linear RGB, world space (:mod:`svfri.conventions`).
+      roughness: perceptual roughness in ``[0, 1]``, a scalar or an ``[Hr, Wr, 1]`` map.
+
+    Returns:
+      dict of ``[N, 3]`` linear-RGB tensors: ``radiance = diffuse + specular``, ``diffuse``
+      (``t_a (1 - E_s) L_d``), ``specular`` (``L_s``), and ``shading_normal``.
+    """
+    uv = gbuffer_tensors["uv"]
+    dtype = uv.dtype
+    geometric_normal = gbuffer_tensors["normal"]
+    visibility_sh = gbuffer_tensors["visibility_sh"]
+    light_sh = tf.convert_to_tensor(light_sh, dtype=dtype)
+    if light_sh.shape.rank != 2 or tuple(light_sh.shape) != (9, 3):
+        raise ValueError(f"light_sh must be [9, 3], got shape {light_sh.shape}")
+
+    albedo = sample_bilinear(srgb_to_linear(tf.convert_to_tensor(albedo_srgb_map, dtype)), uv)      # [N, 3]
+    specular_intensity = sample_bilinear(tf.convert_to_tensor(specular_map, dtype), uv)             # [N, 1]
+    normal_texel = sample_bilinear(tf.convert_to_tensor(normal_map, dtype), uv)                     # [N, 3]
+    pixel_roughness = _sample_roughness(roughness, uv)                                              # [] or [N]
+
+    normal = shading_normal(normal_texel, geometric_normal, gbuffer_tensors["tangent"])
+    f0 = SKIN_F0 * specular_intensity                                                               # [N, 1]
+
+    view = tf.constant(VIEW_DIRECTION, dtype)
+    n_dot_v_signed = tf.reduce_sum(normal * view, axis=-1, keepdims=True)                           # [N, 1]
+    reflection = 2.0 * n_dot_v_signed * normal - view
+    n_dot_v = tf.maximum(n_dot_v_signed, MIN_N_DOT_V)
+    dfg = dfg_lookup(n_dot_v[..., 0], pixel_roughness)                                              # [N, 2]
+    prefiltered = ggx_prefiltered_sh_radiance(light_sh, reflection, pixel_roughness)               # [N, 3]
+    alpha = roughness_to_alpha(pixel_roughness)
+    occlusion = specular_occlusion(n_dot_v, ambient_occlusion(visibility_sh, geometric_normal),
+                                   alpha[..., None] if alpha.shape.rank else alpha)
+    specular_albedo = f0 * dfg[..., 0:1] + dfg[..., 1:2]                                            # E_s [N, 1]
+    specular = specular_albedo * prefiltered * occlusion
+    diffuse = albedo * (1.0 - specular_albedo) * occluded_diffuse_radiance(light_sh, visibility_sh, normal)
+
+    return {"radiance": diffuse + specular, "diffuse": diffuse, "specular": specular, "shading_normal": normal}
