@@ -307,6 +307,12 @@ def test_shards_round_trip_through_the_loader(tmp_path, template):
         if value.dtype == np.float32 and value.ndim == 4:
             assert value.min() >= 0.0 and value.max() <= 1.0
 
+    # The tf.data wrapper yields the same arrays.
+    tf_batch = next(iter(dataset.make_tf_dataset(tmp_path, "test", 2, component_sizes=sizes, repeat=False,
+                                                      shuffle=False)))
+    np.testing.assert_array_equal(tf_batch["texture_64"].numpy(), batch["texture_64"])
+    assert tf_batch["seed"].numpy().tolist() == [1_000_000, 1_000_001]
+
     # Shuffled and repeating: every sample appears once per epoch, full batches only.
     stream = dataset.iterate_training_batches(tmp_path, "test", 2, component_sizes={"texture": (64,)}, seed=5,
                                               repeat=True)

@@ -864,7 +864,7 @@ def iterate_training_batches(directory: str | os.PathLike, split: str, batch_siz
 
 def make_tf_dataset(directory: str | os.PathLike, split: str, batch_size: int, *,
                     component_sizes: Mapping[str, tuple[int, ...]] | None = None, seed: int = 0,
-                    repeat: bool = True, prefetch: int = 2):
+                    repeat: bool = True, shuffle: bool = True, prefetch: int = 2):
     """:func:`iterate_training_batches` as a ``tf.data.Dataset`` of dicts of tensors (same keys and shapes,
     batch dimension ``None`` unless ``repeat``), prefetched."""
     import tensorflow as tf
@@ -879,6 +879,6 @@ def make_tf_dataset(directory: str | os.PathLike, split: str, batch_size: int, *
     signature["seed"] = tf.TensorSpec([batch], tf.int64)
     dataset = tf.data.Dataset.from_generator(
         lambda: iterate_training_batches(directory, split, batch_size, component_sizes=component_sizes, seed=seed,
-                                         repeat=repeat),
+                                         repeat=repeat, shuffle=shuffle),
         output_signature=signature)
     return dataset.prefetch(prefetch)
