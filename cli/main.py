@@ -100,6 +100,49 @@ def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_js
     _report_batch(result, as_json=as_json, quiet=quiet, what="mesh")
 
 
+@main.command("relight", context_settings=CONTEXT)
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--hdr", required=True, type=click.Path(path_type=Path),
+              help="Equirectangular environment map: .exr, .hdr, or an LDR panorama (.png/.jpg), 2:1.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output PNG (tone-mapped); a linear .exr is written beside it. [default: FOLDER/relit.png]")
+@click.option("--rotate", "rotate_degrees", default=0.0, show_default=True, type=float,
+              help="Turn the environment about the vertical axis, degrees.")
+@click.option("--exposure", "exposure_ev", default=0.0, show_default=True, type=float,
+              help="Scale the environment by 2^EV.")
+@click.option("--yaw", type=float, default=None, help="Novel view: turn the head (and its light) by this yaw, degrees.")
+@click.option("--pitch", type=float, default=None, help="Novel view: tilt the head up by this pitch, degrees.")
+@click.option("--size", default=512, show_default=True, type=click.IntRange(32, 4096),
+              help="Side of novel-view and turntable images, pixels.")
+@click.option("--turntable", "turntable_frames", default=0, show_default=True, type=click.IntRange(0, 720),
+              help="Also write an N-frame turntable GIF (FOLDER/relit_turntable.gif).")
+@click.option("--background", type=click.Choice(["auto", "photo", "grey", "transparent"]), default="auto",
+              show_default=True, help="auto = the photo in its own view, neutral grey in novel views.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, yaw, pitch, size, turntable_frames, background,
+                    quiet, as_json):
+    """Render an output FOLDER (of `svfri mesh` / `svfri fit`, or any folder following the output contract)
+    under an HDR environment map."""
+    import_tensorflow()
+    from svfri.pipeline.relight_job import RelightSettings, run_relight
+
+    out = out or Path(folder) / "relit.png"
+    settings = RelightSettings(rotate_degrees=rotate_degrees, exposure_ev=exposure_ev, yaw_degrees=yaw,
+                               pitch_degrees=pitch, size=size, turntable_frames=turntable_frames,
+                               background=background)
+    try:
+        report = run_relight(Path(folder), hdr, out, settings)
+    except SvfriError as error:
+        _fail(error)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    elif not quiet:
+        for note in report["notes"]:
+            click.echo(f"note: {note}", err=True)
+        click.echo(" ".join(report["files"]))
+
+
 @main.command("fit", context_settings=CONTEXT)
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")

@@ -45,4 +45,6 @@ def import_tensorflow():
         return sys.modules["tensorflow"]
     with silenced_native_stderr():
         import tensorflow
+
+        tensorflow.config.list_physical_devices()  # device probing logs (CUDA init) happen here, not at import
     return tensorflow

@@ -173,7 +173,8 @@ def _sample_maps(maps: list[tf.Tensor], uv: tf.Tensor) -> list[tf.Tensor]:
 
 
 def shade(gbuffer_tensors: dict[str, tf.Tensor], *, albedo_srgb_map: tf.Tensor, specular_map: tf.Tensor,
-          normal_map: tf.Tensor, light_sh: tf.Tensor, roughness) -> dict[str, tf.Tensor]:
+          normal_map: tf.Tensor, light_sh: tf.Tensor, roughness,
+          prefiltered_radiance=None) -> dict[str, tf.Tensor]:
     """Shades the G-buffer's ``N`` pixels (module docstring for the equations and approximations).
 
     Differentiable w.r.t. the three maps, ``light_sh`` and ``roughness``. All float inputs are used in the dtype
@@ -187,6 +188,8 @@ def shade(gbuffer_tensors: dict[str, tf.Tensor], *, albedo_srgb_map: tf.Tensor, 
       normal_map: ``[Hn, Wn, 3]`` tangent-space normals, OpenGL convention, encoded ``0.5 n + 0.5``.
       light_sh: ``[9, 3]`` SH radiance coefficients, linear RGB, world space (:mod:`svfri.conventions`).
       roughness: perceptual roughness in ``[0, 1]``, a scalar or an ``[Hr, Wr, 1]`` map.
+      prefiltered_radiance: optional ``f(reflection [N, 3], roughness [] or [N]) -> [N, 3]`` replacing the SH
+        ``L_pre`` of the specular term, e.g. a GGX-prefiltered HDR map for relighting (not differentiated).
 
     Returns:
       dict of ``[N, 3]`` linear-RGB tensors: ``radiance = diffuse + specular``, ``diffuse``
@@ -213,7 +216,10 @@ def shade(gbuffer_tensors: dict[str, tf.Tensor], *, albedo_srgb_map: tf.Tensor, 
     reflection = 2.0 * n_dot_v_signed * normal - view
     n_dot_v = tf.maximum(n_dot_v_signed, MIN_N_DOT_V)
     dfg = dfg_lookup(n_dot_v[..., 0], pixel_roughness)                                              # [N, 2]
-    prefiltered = ggx_prefiltered_sh_radiance(light_sh, reflection, pixel_roughness)               # [N, 3]
+    if prefiltered_radiance is None:
+        prefiltered = ggx_prefiltered_sh_radiance(light_sh, reflection, pixel_roughness)           # [N, 3]
+    else:
+        prefiltered = tf.convert_to_tensor(prefiltered_radiance(reflection, pixel_roughness), dtype)
     alpha = roughness_to_alpha(pixel_roughness)
     ambient = gbuffer_tensors.get("ambient_occlusion")
     if ambient is None:

@@ -1,0 +1,138 @@
+"""Rendering a face asset under an HDR environment, from the photo's view or from novel views.
+
+The same shading as the fit (:func:`svfri.render.shading.shade`: ``I = t_a (1 - E_s) L_d + L_s``), with the lighting
+taken from an equirectangular HDR map instead of fitted SH:
+
+* **Diffuse**: the map's order-2 SH projection (:func:`svfri.render.environment.environment_to_sh`), multiplied with
+  the baked visibility in SH (self-occlusion) and convolved with the clamped cosine. Order 2 captures irradiance to
+  within a few percent for any map (Ramamoorthi & Hanrahan 2001), but self-shadowing from small bright lights is
+  blurred to the same low frequency.
+* **Specular**: the split sum with ``L_pre`` from the GGX-prefiltered mip chain of the map
+  (:class:`svfri.render.environment.PrefilteredEnvironment`), looked up at the reflection vector.
+
+Views: the photo's own camera (``world_to_pixel`` of ``fit.json``), or a novel view: the head turned by
+``yaw`` (about ``+Y``) then ``pitch`` (about ``+X``) **together with its environment**, i.e. the camera orbits the
+head and the light stays attached to the head. Mesh, normals, tangents, visibility SH and the lighting are all
+rotated by the same ``R``; the camera is orthographic along ``-Z`` framing the rotated mesh.
+
+Tone mapping for PNG: the ACES filmic curve in Narkowicz's fit ("ACES Filmic Tone Mapping Curve", 2015),
+``f(x) = x (2.51 x + 0.03) / (x (2.43 x + 0.59) + 0.14)``, then sRGB encoding. EXR output stays linear.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from svfri.bake.rasterize import rasterize_gbuffer
+from svfri.bake.visibility import bake_visibility
+from svfri.geometry.mesh_ops import vertex_normals, vertex_tangents
+from svfri.io.output_set import FaceAsset
+from svfri.math.color import linear_to_srgb_np
+from svfri.math.sh import rotate_sh
+from svfri.render.environment import PrefilteredEnvironment, apply_exposure, environment_to_sh, rotate_environment
+from svfri.render.gbuffer import GBuffer
+from svfri.render.shading import gbuffer_to_tensors, shade
+
+__all__ = ["EnvironmentLighting", "environment_lighting", "view_rotation", "framing_camera", "render_asset",
+           "tonemap_aces", "with_visibility", "NOVEL_VIEW_MARGIN"]
+
+#: Fraction of a novel view's image left around the mesh's projected bounds, on each side.
+NOVEL_VIEW_MARGIN = 0.08
+# Narkowicz 2015 ACES fit coefficients.
+_ACES_A, _ACES_B, _ACES_C, _ACES_D, _ACES_E = 2.51, 0.03, 2.43, 0.59, 0.14
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvironmentLighting:
+    """An HDR environment prepared for shading: SH projection ``[9, 3]`` and the prefiltered chain."""
+
+    light_sh: np.ndarray
+    prefiltered: PrefilteredEnvironment
+
+
+def environment_lighting(environment: np.ndarray, *, rotate_degrees: float = 0.0,
+                         exposure_ev: float = 0.0) -> EnvironmentLighting:
+    """Rotates (about ``+Y``), exposes (``x 2^EV``), projects and prefilters an ``[H, 2H, 3]`` linear map."""
+    environment = apply_exposure(rotate_environment(environment, rotate_degrees), exposure_ev)
+    return EnvironmentLighting(environment_to_sh(environment).astype(np.float64),
+                               PrefilteredEnvironment.from_environment(environment))
+
+
+def view_rotation(yaw_degrees: float = 0.0, pitch_degrees: float = 0.0) -> np.ndarray:
+    """``R = R_pitch R_yaw`` (``[3, 3]``, acting on column vectors) turning the head in front of the camera.
+
+    Positive yaw turns the face to its own left (the viewer's right): ``+Z`` goes to ``(sin yaw, 0, cos yaw)``.
+    Positive pitch tilts the face up: ``+Z`` goes to ``(0, sin pitch, cos pitch)``.
+    """
+    yaw, pitch = math.radians(yaw_degrees), math.radians(pitch_degrees)
+    r_y = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
+    r_x = np.array([[1, 0, 0], [0, math.cos(pitch), math.sin(pitch)], [0, -math.sin(pitch), math.cos(pitch)]])
+    return r_x @ r_y
+
+
+def framing_camera(vertices: np.ndarray, size: int, *, margin: float = NOVEL_VIEW_MARGIN) -> np.ndarray:
+    """A ``world_to_pixel`` (orthographic along ``-Z``) that fits the vertices' ``x, y`` bounds into a square image."""
+    low, high = vertices[:, :2].min(0), vertices[:, :2].max(0)
+    centre = (low + high) / 2
+    scale = size * (1 - 2 * margin) / max(float((high - low).max()), 1e-9)
+    return np.array([[scale, 0, 0, size / 2 - scale * centre[0]], [0, -scale, 0, size / 2 + scale * centre[1]],
+                     [0, 0, 0, 1.0]])
+
+
+def tonemap_aces(linear: np.ndarray) -> np.ndarray:
+    """ACES filmic (Narkowicz 2015) then sRGB encoding: linear radiance ``>= 0`` -> display values in ``[0, 1]``."""
+    x = np.maximum(linear, 0.0)
+    mapped = np.clip(x * (_ACES_A * x + _ACES_B) / (x * (_ACES_C * x + _ACES_D) + _ACES_E), 0.0, 1.0)
+    return linear_to_srgb_np(mapped)
+
+
+def with_visibility(asset: FaceAsset) -> FaceAsset:
+    """The asset with per-vertex visibility SH and bent normals, baked now if it has none."""
+    if asset.visibility_sh is not None and asset.bent_normal is not None:
+        return asset
+    visibility_sh, bent_normal = bake_visibility(asset.vertices, asset.faces,
+                                                 vertex_normals(asset.vertices, asset.faces))
+    return dataclasses.replace(asset, visibility_sh=visibility_sh.astype(np.float64),
+                               bent_normal=bent_normal.astype(np.float64))
+
+
+def render_asset(asset: FaceAsset, lighting: EnvironmentLighting, *, rotation: np.ndarray | None = None,
+                 world_to_pixel: np.ndarray, height: int, width: int) -> tuple[np.ndarray, GBuffer]:
+    """Renders the asset under the lighting; returns linear radiance ``[H, W, 3]`` (0 off the face) and the G-buffer.
+
+    Args:
+      asset: from :func:`svfri.io.output_set.load_face_asset`.
+      lighting: from :func:`environment_lighting`, in the head's world frame.
+      rotation: ``[3, 3]`` view rotation (:func:`view_rotation`) applied to head and lighting; ``None`` = identity.
+      world_to_pixel: camera of the (rotated) frame, e.g. the photo's or :func:`framing_camera`'s.
+
+    An asset without visibility is baked here (:func:`with_visibility` bakes once for many views).
+    """
+    rotation = np.eye(3) if rotation is None else np.asarray(rotation, dtype=np.float64)
+    asset = with_visibility(asset)
+    vertices = asset.vertices @ rotation.T
+    normals = vertex_normals(vertices, asset.faces)
+    tangents = vertex_tangents(vertices, asset.faces, asset.uv, normals)
+    rotation_tf = tf.constant(rotation, tf.float64)
+    rotated_visibility = rotate_sh(tf.constant(asset.visibility_sh[..., None]), rotation_tf)[..., 0]
+    light_sh = rotate_sh(tf.constant(lighting.light_sh), rotation_tf).numpy().astype(np.float32)
+    bent_normal = asset.bent_normal @ rotation.T
+    gbuffer = rasterize_gbuffer(vertices, asset.faces, asset.uv, normals, tangents, rotated_visibility.numpy(),
+                                bent_normal, world_to_pixel=world_to_pixel, height=height, width=width)
+    if gbuffer.pixel_count == 0:
+        return np.zeros((height, width, 3), np.float32), gbuffer
+
+    def environment_radiance(reflection: tf.Tensor, roughness: tf.Tensor) -> tf.Tensor:
+        # Reflection vectors are in the rotated frame; the prefiltered map is in the head's frame: R^T r.
+        directions = reflection.numpy() @ rotation
+        values = lighting.prefiltered.lookup(directions, np.broadcast_to(roughness.numpy(), directions.shape[:1]))
+        return tf.constant(values, reflection.dtype)
+
+    shaded = shade(gbuffer_to_tensors(gbuffer), albedo_srgb_map=asset.albedo_srgb, specular_map=asset.specular,
+                   normal_map=asset.normal_map, light_sh=light_sh, roughness=asset.roughness,
+                   prefiltered_radiance=environment_radiance)
+    return gbuffer.scatter(shaded["radiance"].numpy().astype(np.float32)), gbuffer
