@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import importlib.resources
 import json
 import os
 import re
@@ -45,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from svfri.assets import models_dir
 from svfri.errors import HdrError, OutputError
 from svfri.io.hdr import read_environment, sanitize_environment, write_exr
 
@@ -147,10 +147,7 @@ def load_hdri(name: str, directory: str | os.PathLike | None = None) -> np.ndarr
 
 def sample_hdri_dir() -> Path:
     """``models/hdri``: the two small (128 x 64) CC0 maps that ship with svfri (:data:`SAMPLE_HDRIS`)."""
-    try:
-        return Path(str(importlib.resources.files("svfri_models") / "hdri"))
-    except ModuleNotFoundError:  # Running from a source checkout without the package installed.
-        return Path(__file__).resolve().parents[2] / "models" / "hdri"
+    return models_dir() / "hdri"
 
 
 def sample_hdri_path(name: str) -> Path:

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.resources
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse
 
+from svfri.assets import models_dir
 from svfri.errors import ModelError
 
 __all__ = [
@@ -149,15 +149,8 @@ class FaceTemplate:
 
 
 def template_path() -> Path:
-    """Where ``face_template.npz`` is: the installed ``svfri_models`` package, else the repository's ``models/``."""
-    try:
-        candidate = Path(str(importlib.resources.files("svfri_models") / TEMPLATE_FILENAME))
-        if candidate.is_file():
-            return candidate
-    except (ModuleNotFoundError, TypeError):
-        pass
-    import svfri
-    return Path(svfri.__file__).resolve().parents[1] / "models" / TEMPLATE_FILENAME
+    """Where ``face_template.npz`` is (:func:`svfri.assets.models_dir`)."""
+    return models_dir() / TEMPLATE_FILENAME
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

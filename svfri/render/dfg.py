@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.resources
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from svfri.assets import models_dir
 from svfri.errors import ModelError
 
 __all__ = ["DFG_TABLE_FILENAME", "DfgTable", "load_dfg_table", "dfg_lookup"]
@@ -37,14 +37,6 @@ _MAX_DFG_SUM = 1.0 + 1e-3
 _AXIS_TOLERANCE = 1e-5
 #: What to tell the user when the table is unusable.
 _REGENERATE_HINT = "reinstall svfri or regenerate it with `python -m precompute.make_dfg_table`"
-
-
-def _models_path() -> Path:
-    """Folder holding svfri's model files: the installed ``svfri_models`` package, else the checkout's ``models/``."""
-    try:
-        return Path(str(importlib.resources.files("svfri_models")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[2] / "models"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +76,7 @@ def load_dfg_table(path: Path | str | None = None) -> DfgTable:
     Raises:
       ModelError: the file is missing, unreadable, or its arrays have the wrong shape or values.
     """
-    path = Path(path) if path is not None else _models_path() / DFG_TABLE_FILENAME
+    path = Path(path) if path is not None else models_dir() / DFG_TABLE_FILENAME
     if not path.is_file():
         raise ModelError(f"DFG table not found at {path}; {_REGENERATE_HINT}")
     try:
