@@ -33,7 +33,9 @@ def _report_batch(result, *, as_json: bool, quiet: bool, what: str) -> None:
     elif not quiet:
         for row in result.rows:
             if row["status"] == "ok":
-                click.echo(f"{row['input']} -> {row['output']} ({row['seconds']:.1f} s)")
+                quality = row.get("metrics", {}).get("psnr_db")
+                quality = f", face PSNR {quality:.2f} dB" if quality is not None else ""
+                click.echo(f"{row['input']} -> {row['output']} ({row['seconds']:.1f} s{quality})")
             elif row["status"] == "skipped":
                 click.echo(f"{row['input']}: skipped (already complete in {row['output']})")
         if len(result.rows) > 1:
@@ -145,11 +147,66 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, yaw, pitch, s
 
 @main.command("fit", context_settings=CONTEXT)
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-def fit_command(inputs, out):
-    """Full reconstruction (networks + optimisation through the renderer). Not available yet."""
-    _fail(svfri.errors.NotYetError(
-        "`svfri fit` is not available yet: the networks are still being trained; `svfri mesh` runs the geometry stage"))
+@_batch_options
+@click.option("--steps", default=150, show_default=True, type=click.IntRange(0, 100000),
+              help="Adam steps on the latent codes (0 = the networks' prediction alone).")
+@click.option("--learning-rate", default=0.1, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Adam learning rate.")
+@click.option("--resolution", default=0, show_default=True, type=click.IntRange(0, 4096),
+              help="Side of the written maps; 0 keeps the networks' sizes (albedo 512, specular/normal 256).")
+@click.option("--texture-size", default=256, show_default=True, type=click.IntRange(64, 4096),
+              help="Side of the unwrapped photo texture and bake textures.")
+@click.option("--loss-space", type=click.Choice(["srgb", "linear"]), default="srgb", show_default=True,
+              help="Compare render and photo sRGB-encoded or linear.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the visibility bake's ray pattern.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True,
+              help="Where TensorFlow runs.")
+@click.option("--save-every", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also write the maps every N steps into OUT/steps/ as the fit goes.")
+@click.option("--no-report", is_flag=True, help="Skip report.png (saves ~2 s per photo).")
+def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, debug, steps, learning_rate,
+                resolution, texture_size, loss_space, seed, device, save_every, no_report):
+    """Reconstruct: photo -> albedo, specular, normal maps, SH lighting and mesh (the full output set).
+
+    INPUTS are photo files, folders or glob patterns; several inputs get one sub-folder each under --out.
+    """
+    tf = import_tensorflow()
+    from tqdm import tqdm
+
+    from svfri.fitting.optimise import FitSettings
+    from svfri.geometry.face_models import ensure_face_models
+    from svfri.pipeline.batch import run_batch
+    from svfri.pipeline.fit_job import FitJobSettings, load_networks, run_fit
+    from svfri.pipeline.geometry_stage import GeometrySettings
+    from svfri.pipeline.inputs import expand_inputs
+
+    try:
+        if device == "cpu":
+            tf.config.set_visible_devices([], "GPU")
+        elif device == "gpu" and not tf.config.list_physical_devices("GPU"):
+            raise svfri.errors.UsageError("--device gpu: TensorFlow sees no GPU on this machine; use --device cpu")
+        photos = expand_inputs(list(inputs), recursive=recursive)
+        if not photos:
+            raise svfri.errors.UsageError("no photos found in the given inputs")
+        ensure_face_models(quiet=quiet or as_json)
+        load_networks()
+        settings = FitJobSettings(
+            geometry=GeometrySettings(face_index=face_index, texture_size=texture_size, seed=seed),
+            fit=FitSettings(steps=steps, learning_rate=learning_rate, loss_space=loss_space),
+            resolution=resolution, save_every=save_every, report=not no_report)
+
+        def job(photo, folder):
+            bar = tqdm(total=steps, desc=photo.name, unit="step", leave=False, disable=quiet or as_json)
+            try:
+                return run_fit(photo, folder, settings,
+                               on_step=lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.5f}")))
+            finally:
+                bar.close()
+
+        result = run_batch(photos, out, job, skip_existing=skip_existing, quiet=quiet or as_json, debug=debug)
+    except SvfriError as error:
+        _fail(error)
+    _report_batch(result, as_json=as_json, quiet=quiet, what="fit")
 
 
 @main.command("fetch-models", context_settings=CONTEXT)

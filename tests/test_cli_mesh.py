@@ -119,8 +119,3 @@ def test_missing_file_and_usage_errors(tmp_path):
     assert result.exit_code == InputError.exit_code and "no such file" in result.stderr
     assert runner.invoke(main, ["mesh", "--out", str(tmp_path)]).exit_code == 2
     assert runner.invoke(main, ["mesh", "x.jpg", "--out", str(tmp_path), "--face", "-1"]).exit_code == 2
-
-
-def test_fit_says_not_yet(tmp_path, sample_photo):
-    result = CliRunner().invoke(main, ["fit", str(sample_photo), "--out", str(tmp_path)])
-    assert result.exit_code == 40 and "not available yet" in result.stderr

@@ -29,13 +29,13 @@ import numpy as np
 import tensorflow as tf
 
 from svfri.geometry.template import FaceTemplate
-from svfri.math.color import linear_to_srgb
+from svfri.math.color import linear_to_srgb, srgb_to_linear_np
 from svfri.nets import COMPONENTS, FaceNetworks
 from svfri.render.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors, shade
 from svfri.render.texture import sample_bilinear
 
-__all__ = ["FitSettings", "FitResult", "pixel_weights", "fit_latents", "MIN_VIEW_COSINE", "EXCLUDED_REGIONS",
+__all__ = ["FitSettings", "FitResult", "LatentFitter", "pixel_weights", "fit_latents", "ADAM_EPSILON", "MIN_VIEW_COSINE", "EXCLUDED_REGIONS",
            "DEFAULT_ROUGHNESS", "LOSS_SPACES"]
 
 #: Pixels whose geometric normal is more grazing than this (``n . v``) are left out of the loss.
@@ -45,6 +45,8 @@ EXCLUDED_REGIONS = ("eyes", "mouth_interior")
 #: Perceptual roughness of skin used by the fit (held fixed; Weyrich et al. 2006 measured ~0.3-0.5 for faces).
 DEFAULT_ROUGHNESS = 0.45
 LOSS_SPACES = ("srgb", "linear")
+#: Adam's denominator guard (Kingma & Ba 2015 default).
+ADAM_EPSILON = 1e-7
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,70 +89,110 @@ def _to_numpy_maps(maps: dict) -> dict[str, np.ndarray]:
     return {c: np.asarray(maps[c][0].numpy(), dtype=np.float32) for c in COMPONENTS}
 
 
-def fit_latents(networks: FaceNetworks, gbuffer: GBuffer, texture: np.ndarray, photo_srgb: np.ndarray,
-                template: FaceTemplate, settings: FitSettings = FitSettings(), *,
-                on_step: Callable[[int, float], None] | None = None) -> FitResult:
-    """Runs the fit.
+class LatentFitter:
+    """The fit's compiled step, built once per (networks, settings) and reused for every photo of a batch.
 
-    Args:
-      networks: trained :class:`~svfri.nets.FaceNetworks`.
-      gbuffer: the photo's G-buffer (work-image pixels).
-      texture: ``[S, S, 4]`` unwrapped photo T (sRGB + visibility mask).
-      photo_srgb: ``[H, W, 3]`` the work image, sRGB in [0, 1] (same pixels as the G-buffer).
-      on_step: called as ``on_step(step, loss)`` after every step (progress bars).
+    Adam (Kingma & Ba 2015, Algorithm 1) is written out here rather than taken from Keras so that its state can be
+    reset between photos without retracing::
+
+        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+        z <- z - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
     """
-    if settings.loss_space not in LOSS_SPACES:
-        raise ValueError(f"loss_space must be one of {LOSS_SPACES}, got {settings.loss_space!r}")
-    clock = time.perf_counter()
-    texture_batch = tf.constant(texture[None], tf.float32)
-    skips, latents = networks.encode(texture_batch)
-    textures = networks.component_textures(texture_batch)
-    initial_light = networks.predict_light(texture_batch)[0]
-    initial_maps = _to_numpy_maps(networks.decode(latents, skips, textures, enhance=settings.enhance))
-    seconds_encode = time.perf_counter() - clock
 
-    variables = {c: tf.Variable(latents[c], name=f"z_{c}") for c in COMPONENTS}
-    light = tf.Variable(initial_light, name="z_e")
-    gb = gbuffer_to_tensors(gbuffer)
-    target = photo_srgb.reshape(-1, 3)[gbuffer.pixel_index].astype(np.float32)
-    weights_np = pixel_weights(gbuffer, template)
-    weights = tf.constant(weights_np[:, None])
-    weight_sum = tf.constant(max(float(weights_np.sum()) * 3.0, 1e-6))
-    if settings.loss_space == "linear":
-        from svfri.math.color import srgb_to_linear_np
-        target = srgb_to_linear_np(target).astype(np.float32)
-    target = tf.constant(target)
-    optimiser = tf.keras.optimizers.Adam(settings.learning_rate, beta_1=settings.beta_1, beta_2=settings.beta_2)
-    trainable = [variables[c] for c in COMPONENTS] + [light]
-    roughness = tf.constant(settings.roughness, tf.float32)
+    def __init__(self, networks: FaceNetworks, settings: FitSettings = FitSettings()):
+        if settings.loss_space not in LOSS_SPACES:
+            raise ValueError(f"loss_space must be one of {LOSS_SPACES}, got {settings.loss_space!r}")
+        self.networks = networks
+        self.settings = settings
+        config = networks.config
+        self.latents = {c: tf.Variable(tf.zeros([1, config.component(c).latent_size]), name=f"z_{c}")
+                        for c in COMPONENTS}
+        self.light = tf.Variable(tf.zeros([9, 3]), name="z_e")
+        self.trainable = [self.latents[c] for c in COMPONENTS] + [self.light]
+        self._first_moment = [tf.Variable(tf.zeros_like(v)) for v in self.trainable]
+        self._second_moment = [tf.Variable(tf.zeros_like(v)) for v in self.trainable]
+        self._iteration = tf.Variable(0.0)
+        self._step = tf.function(self._step_eager, reduce_retracing=True)
 
-    def render():
-        maps = networks.decode(variables, skips, textures, enhance=settings.enhance, training=False)
+    def _render(self, gb, skips, textures):
+        maps = self.networks.decode(self.latents, skips, textures, enhance=self.settings.enhance, training=False)
         shaded = shade(gb, albedo_srgb_map=maps["albedo"][0], specular_map=maps["specular"][0],
-                       normal_map=maps["normal"][0], light_sh=light, roughness=roughness)
+                       normal_map=maps["normal"][0], light_sh=self.light, roughness=self.settings.roughness)
         return maps, shaded["radiance"]
 
-    @tf.function(reduce_retracing=True)
-    def step():
+    def _step_eager(self, gb, skips, textures, target, weights, weight_sum):
+        settings = self.settings
         with tf.GradientTape() as tape:
-            _, radiance = render()
+            _, radiance = self._render(gb, skips, textures)
             predicted = radiance
             if settings.loss_space == "srgb":
                 predicted = linear_to_srgb(tf.clip_by_value(radiance, 0.0, 1.0))
             loss = tf.reduce_sum(weights * tf.square(predicted - target)) / weight_sum
-        optimiser.apply_gradients(zip(tape.gradient(loss, trainable), trainable))
+        gradients = tape.gradient(loss, self.trainable)
+        self._iteration.assign_add(1.0)
+        correction_1 = 1.0 - tf.pow(settings.beta_1, self._iteration)
+        correction_2 = 1.0 - tf.pow(settings.beta_2, self._iteration)
+        for variable, gradient, m, v in zip(self.trainable, gradients, self._first_moment, self._second_moment):
+            m.assign(settings.beta_1 * m + (1.0 - settings.beta_1) * gradient)
+            v.assign(settings.beta_2 * v + (1.0 - settings.beta_2) * tf.square(gradient))
+            variable.assign_sub(settings.learning_rate * (m / correction_1)
+                                / (tf.sqrt(v / correction_2) + ADAM_EPSILON))
         return loss
 
-    history = []
-    clock = time.perf_counter()
-    for index in range(settings.steps):
-        loss = float(step())
-        history.append(loss)
-        if on_step is not None:
-            on_step(index, loss)
-    seconds_per_step = (time.perf_counter() - clock) / max(settings.steps, 1)
-    maps, radiance = render()
-    return FitResult(maps=_to_numpy_maps(maps), light_sh=light.numpy().astype(np.float64),
-                     initial_maps=initial_maps, initial_light_sh=initial_light.numpy().astype(np.float64),
-                     loss_history=history, radiance=radiance.numpy(), weights=weights_np,
-                     seconds_per_step=seconds_per_step, seconds_encode=seconds_encode)
+    def fit(self, gbuffer: GBuffer, texture: np.ndarray, photo_srgb: np.ndarray, template: FaceTemplate, *,
+            on_step: Callable[[int, float], None] | None = None, snapshot_every: int = 0,
+            on_snapshot: Callable[[int, dict[str, np.ndarray], np.ndarray], None] | None = None) -> FitResult:
+        """Runs the fit on one photo.
+
+        Args:
+          gbuffer: the photo's G-buffer (work-image pixels).
+          texture: ``[S, S, 4]`` unwrapped photo T (sRGB + visibility mask).
+          photo_srgb: ``[H, W, 3]`` the work image, sRGB in [0, 1] (same pixels as the G-buffer).
+          on_step: called as ``on_step(step, loss)`` after every step (progress bars).
+          snapshot_every, on_snapshot: every ``snapshot_every`` steps, ``on_snapshot(step, maps, light_sh)`` gets
+            the current maps (numpy, as in :class:`FitResult`) and lighting.
+        """
+        settings, networks = self.settings, self.networks
+        clock = time.perf_counter()
+        texture_batch = tf.constant(texture[None], tf.float32)
+        skips, latents = networks.encode(texture_batch)
+        textures = networks.component_textures(texture_batch)
+        initial_light = networks.predict_light(texture_batch)[0]
+        initial_maps = _to_numpy_maps(networks.decode(latents, skips, textures, enhance=settings.enhance))
+        for component in COMPONENTS:
+            self.latents[component].assign(latents[component])
+        self.light.assign(initial_light)
+        for moment in self._first_moment + self._second_moment:
+            moment.assign(tf.zeros_like(moment))
+        self._iteration.assign(0.0)
+        seconds_encode = time.perf_counter() - clock
+
+        gb = gbuffer_to_tensors(gbuffer)
+        target = photo_srgb.reshape(-1, 3)[gbuffer.pixel_index].astype(np.float32)
+        if settings.loss_space == "linear":
+            target = srgb_to_linear_np(target).astype(np.float32)
+        weights_np = pixel_weights(gbuffer, template)
+        arguments = (gb, skips, textures, tf.constant(target), tf.constant(weights_np[:, None]),
+                     tf.constant(max(float(weights_np.sum()) * 3.0, 1e-6)))
+        history = []
+        clock = time.perf_counter()
+        for index in range(settings.steps):
+            loss = float(self._step(*arguments))
+            history.append(loss)
+            if on_step is not None:
+                on_step(index, loss)
+            if on_snapshot is not None and snapshot_every and (index + 1) % snapshot_every == 0:
+                maps, _ = self._render(gb, skips, textures)
+                on_snapshot(index + 1, _to_numpy_maps(maps), self.light.numpy().astype(np.float64))
+        seconds_per_step = (time.perf_counter() - clock) / max(settings.steps, 1)  # snapshots included
+        maps, radiance = self._render(gb, skips, textures)
+        return FitResult(maps=_to_numpy_maps(maps), light_sh=self.light.numpy().astype(np.float64),
+                         initial_maps=initial_maps, initial_light_sh=initial_light.numpy().astype(np.float64),
+                         loss_history=history, radiance=radiance.numpy(), weights=weights_np,
+                         seconds_per_step=seconds_per_step, seconds_encode=seconds_encode)
+
+
+def fit_latents(networks: FaceNetworks, gbuffer: GBuffer, texture: np.ndarray, photo_srgb: np.ndarray,
+                template: FaceTemplate, settings: FitSettings = FitSettings(), **options) -> FitResult:
+    """One-off fit (a fresh :class:`LatentFitter`; batches should keep one fitter and call its ``fit``)."""
+    return LatentFitter(networks, settings).fit(gbuffer, texture, photo_srgb, template, **options)

@@ -37,8 +37,10 @@ def check_writable_folder(folder: Path) -> None:
 class StagedOutput:
     """Context manager: ``with StagedOutput(folder) as stage: write into stage.path``; committed on success."""
 
-    def __init__(self, folder: str | os.PathLike):
+    def __init__(self, folder: str | os.PathLike, *, last: str | None = None):
+        """``last``: a file name moved after all others (a completion marker such as ``fit.json``)."""
         self.folder = Path(folder)
+        self.last = last
         self.path: Path | None = None
 
     def __enter__(self) -> "StagedOutput":
@@ -53,7 +55,8 @@ class StagedOutput:
         assert self.path is not None
         try:
             if exc_type is None:
-                for item in sorted(self.path.rglob("*")):
+                items = sorted(self.path.rglob("*"), key=lambda p: (p.name == self.last, str(p)))
+                for item in items:
                     if item.is_file():
                         target = self.folder / item.relative_to(self.path)
                         target.parent.mkdir(parents=True, exist_ok=True)

@@ -33,6 +33,7 @@ from svfri.geometry.template import FaceTemplate, load_face_template
 from svfri.io.images import Photo, atomic_write_bytes, read_photo, write_png
 from svfri.io.mesh_io import write_obj
 from svfri.io.staging import StagedOutput
+from svfri.pipeline.batch import COMPLETE_MARKER
 from svfri.render.gbuffer import GBuffer
 
 __all__ = ["GeometrySettings", "GeometryResult", "compute_geometry", "run_geometry_stage", "write_geometry_outputs",
@@ -213,7 +214,7 @@ def run_geometry_stage(photo_path: Path, folder: Path, settings: GeometrySetting
     result = compute_geometry(photo, settings)
     result.timings = {"load": load_seconds, **result.timings}
     clock = time.perf_counter()
-    with StagedOutput(folder) as stage:
+    with StagedOutput(folder, last=COMPLETE_MARKER) as stage:
         write_geometry_outputs(result, stage.path, settings)
     total = load_seconds + sum(v for k, v in result.timings.items() if k != "load") + time.perf_counter() - clock
     return {"seconds_geometry": round(total, 3), "vertices": int(len(result.vertices)),

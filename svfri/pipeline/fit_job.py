@@ -1,0 +1,261 @@
+"""``svfri fit`` for one photo: geometry stage, network encoding, latent optimisation, the full output set.
+
+Output set (DESIGN.md, "Output set"): everything of ``svfri mesh`` plus ``albedo.png`` (sRGB), ``specular.png``
+(linear grey), ``normal.png`` (tangent space, OpenGL +Y), ``lighting.json`` (SH 9x3), ``reconstruction.png`` (the
+render composited over the photo), ``report.png`` (photo | reconstruction | maps | two relights | loss curve), and
+``fit.json`` extended with the loss per step, face-mask PSNR / SSIM / L1, per-stage timings, settings and versions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+import svfri
+from svfri.assets import NETWORKS_SUBDIR, models_dir
+from svfri.errors import NotYetError
+from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
+from svfri.geometry.template import load_face_template
+from svfri.io.images import atomic_write_bytes, read_photo, write_png
+from svfri.io.output_set import FaceAsset
+from svfri.io.staging import StagedOutput
+from svfri.pipeline.batch import COMPLETE_MARKER
+from svfri.math.color import linear_to_srgb_np
+from svfri.math.metrics import l1, psnr, ssim
+from svfri.math.sh import SH_COEFFICIENT_COUNT
+from svfri.pipeline.geometry_stage import GeometryResult, GeometrySettings, compute_geometry, write_geometry_outputs
+
+__all__ = ["FitJobSettings", "load_networks", "NETWORKS_DIR_ENV", "run_fit", "fit_photo", "asset_from_fit", "RECONSTRUCTION_MAX_SIDE",
+           "METRIC_MASK_THRESHOLD", "REPORT_HDRIS"]
+
+#: reconstruction.png is the photo shrunk so its longer side is at most this (the face keeps its work resolution).
+RECONSTRUCTION_MAX_SIDE = 2048
+#: Pixels whose loss weight is at least this count in the reported PSNR / SSIM / L1.
+METRIC_MASK_THRESHOLD = 0.5
+#: The shipped sample environments used for the report's two relights.
+REPORT_HDRIS = ("studio", "sky")
+_SH_ORDER_NAMES = ["Y00", "Y1-1", "Y10", "Y11", "Y2-2", "Y2-1", "Y20", "Y21", "Y22"]
+
+
+@dataclasses.dataclass(frozen=True)
+class FitJobSettings:
+    """``resolution``: side of the written maps (resampled from the networks' own sizes when different; 0 keeps
+    them); ``save_every``: write the maps every N steps into ``steps/`` of the output folder as the fit goes."""
+
+    geometry: GeometrySettings = GeometrySettings()
+    fit: FitSettings = FitSettings()
+    resolution: int = 0
+    save_every: int = 0
+    report: bool = True
+
+
+def _resample(image: np.ndarray, size: int) -> np.ndarray:
+    if not size or image.shape[0] == size:
+        return image
+    interpolation = cv2.INTER_AREA if size < image.shape[0] else cv2.INTER_CUBIC
+    resized = cv2.resize(image, (size, size), interpolation=interpolation)
+    return np.clip(resized.reshape(size, size, -1), 0.0, 1.0)
+
+
+def _write_maps(folder: Path, maps: dict[str, np.ndarray], size: int) -> None:
+    write_png(folder / "albedo.png", _resample(maps["albedo"], size))
+    write_png(folder / "specular.png", _resample(maps["specular"], size)[..., 0])
+    normal = _resample(maps["normal"], size)
+    if size and normal.shape[0] != maps["normal"].shape[0]:  # keep unit vectors after resampling
+        decoded = normal * 2 - 1
+        normal = 0.5 * decoded / np.maximum(np.linalg.norm(decoded, axis=-1, keepdims=True), 1e-6) + 0.5
+    write_png(folder / "normal.png", normal)
+
+
+#: Environment variable naming another folder of network weights (``networks.npz`` + ``networks.json``).
+NETWORKS_DIR_ENV = "SVFRI_NETWORKS_DIR"
+
+
+def load_networks(directory: str | os.PathLike | None = None):
+    """The trained networks, loaded once per process and folder: ``directory``, else ``$SVFRI_NETWORKS_DIR``, else
+    the shipped ``models/networks``. :class:`NotYetError` until weights are installed there."""
+    folder = Path(directory or os.environ.get(NETWORKS_DIR_ENV) or models_dir() / NETWORKS_SUBDIR)
+    return _load_networks(folder.resolve())
+
+
+@functools.lru_cache(maxsize=None)
+def _load_networks(folder: Path):
+    from svfri.nets import MANIFEST_FILE, FaceNetworks
+
+    if not (folder / MANIFEST_FILE).is_file():
+        raise NotYetError(f"no trained network weights in {folder}: `svfri fit` needs them (train with "
+                          "`python -m precompute.train_networks`); `svfri mesh` runs the geometry stage meanwhile")
+    return FaceNetworks.from_directory(folder)
+
+
+@functools.lru_cache(maxsize=4)
+def _fitter(networks, settings: FitSettings) -> LatentFitter:
+    """One compiled fitter per networks and settings: a batch traces the step once, not once per photo."""
+    return LatentFitter(networks, settings)
+
+
+@dataclasses.dataclass
+class FitOutcome:
+    geometry: GeometryResult
+    fit: FitResult
+    timings: dict
+
+
+def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callable[[int, float], None] | None = None,
+              on_snapshot=None) -> FitOutcome:
+    """Geometry + fit for a decoded :class:`~svfri.io.images.Photo` (no writing)."""
+    networks = networks or load_networks()
+    template = load_face_template()
+    geometry = compute_geometry(photo, settings.geometry, template=template)
+    clock = time.perf_counter()
+    result = _fitter(networks, settings.fit).fit(geometry.gbuffer, geometry.texture, geometry.work_image, template,
+                                                 on_step=on_step, snapshot_every=settings.save_every,
+                                                 on_snapshot=on_snapshot)
+    timings = dict(geometry.timings)
+    timings["encode"] = result.seconds_encode
+    timings["optimise"] = time.perf_counter() - clock - result.seconds_encode
+    timings["optimise_per_step"] = result.seconds_per_step
+    return FitOutcome(geometry, result, timings)
+
+
+def asset_from_fit(outcome: FitOutcome, roughness: float) -> FaceAsset:
+    """The fitted face as an in-memory :class:`FaceAsset` (for relights)."""
+    g, maps = outcome.geometry, outcome.fit.maps
+    return FaceAsset(vertices=g.vertices, faces=g.faces, uv=g.uv, visibility_sh=g.visibility_sh.astype(np.float64),
+                     bent_normal=g.bent_normal.astype(np.float64), albedo_srgb=maps["albedo"],
+                     specular=maps["specular"], normal_map=maps["normal"], roughness=roughness,
+                     world_to_pixel=g.photo_camera.world_to_pixel, image_width=g.photo.width,
+                     image_height=g.photo.height, photo=None, notes=())
+
+
+def _reconstruction(outcome: FitOutcome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(work-image render over the work image, the photo with it pasted in, the metric mask) — sRGB floats."""
+    g = outcome.geometry
+    rendered = linear_to_srgb_np(np.clip(outcome.fit.radiance, 0.0, 1.0))
+    work = g.gbuffer.scatter(rendered.astype(np.float32), background=g.work_image)
+    coverage = g.gbuffer.mask().astype(np.float32)
+    mask = g.gbuffer.scatter((outcome.fit.weights >= METRIC_MASK_THRESHOLD)[:, None], background=False)[..., 0]
+
+    photo = g.photo
+    shrink = min(1.0, RECONSTRUCTION_MAX_SIDE / max(photo.width, photo.height))
+    size = (max(1, round(photo.width * shrink)), max(1, round(photo.height * shrink)))
+    canvas = cv2.resize(photo.to_float(), size, interpolation=cv2.INTER_AREA) if shrink < 1 else photo.to_float()
+    work_to_canvas = g.work_to_photo * shrink
+    pasted = cv2.warpAffine(work, work_to_canvas, size, flags=cv2.INTER_LINEAR)
+    alpha = cv2.warpAffine(coverage, work_to_canvas, size, flags=cv2.INTER_LINEAR)[..., None]
+    return work, canvas * (1 - alpha) + pasted * alpha, mask
+
+
+def _lighting_json(light_sh: np.ndarray) -> dict:
+    return {
+        "coefficients": np.round(light_sh, 6).tolist(),
+        "shape": [SH_COEFFICIENT_COUNT, 3],
+        "basis": "real spherical harmonics, bands 0-2, orthonormal over the sphere, no Condon-Shortley phase",
+        "order": _SH_ORDER_NAMES,
+        "channels": "linear RGB (columns)",
+        "quantity": "incoming radiance L(w) = sum_i c_i Y_i(w), w the world-space direction towards the light",
+        "frame": "world space of mesh.obj: +X subject's left, +Y up, +Z towards the camera",
+        "lambertian": "outgoing radiance = albedo / pi * irradiance",
+    }
+
+
+def _report(outcome: FitOutcome, work_reconstruction: np.ndarray, roughness: float, path: Path) -> None:
+    """One-page visual report: photo | reconstruction | albedo | specular | normal | two relights | loss curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from svfri.data.hdri import sample_hdri_path
+    from svfri.io.hdr import read_environment
+    from svfri.pipeline.relight_job import render_view
+    from svfri.render.relight import environment_lighting, tonemap_aces
+
+    asset = asset_from_fit(outcome, roughness)
+    relights = []
+    for name in REPORT_HDRIS:
+        lighting = environment_lighting(read_environment(sample_hdri_path(name)))
+        radiance, coverage, _ = render_view(asset, lighting, yaw=0.0, pitch=0.0, size=256)
+        display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
+        relights.append((name, display * coverage[..., None] + 0.45 * (1 - coverage[..., None])))
+    maps = outcome.fit.maps
+    panels = [("photo (face crop)", outcome.geometry.work_image), ("reconstruction", work_reconstruction),
+              ("albedo", maps["albedo"]), ("specular", maps["specular"][..., 0]), ("normal", maps["normal"])]
+    panels += [(f"relit: {name}", image) for name, image in relights]
+    figure, axes = plt.subplots(2, 4, figsize=(16, 8.4))
+    for axis, (title, image) in zip(axes.ravel(), panels):
+        axis.imshow(np.clip(image, 0, 1), cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+        axis.set_title(title)
+        axis.axis("off")
+    curve = axes.ravel()[-1]
+    curve.plot(np.arange(1, len(outcome.fit.loss_history) + 1), outcome.fit.loss_history)
+    curve.set_yscale("log")
+    curve.set_xlabel("step")
+    curve.set_ylabel("masked L2")
+    curve.set_title("loss")
+    figure.suptitle(f"svfri {svfri.__version__}: {outcome.geometry.photo.path.name}")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=72)
+    plt.close(figure)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _versions(networks) -> dict:
+    import tensorflow as tf
+
+    return {"svfri": svfri.__version__, "tensorflow": tf.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "networks": networks.config.to_dict()}
+
+
+def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSettings(), *,
+            on_step: Callable[[int, float], None] | None = None) -> dict:
+    """``svfri fit`` for one photo: compute everything, then write the output set into ``folder``; returns metrics."""
+    clock = time.perf_counter()
+    networks = load_networks()
+    photo = read_photo(photo_path)
+    load_seconds = time.perf_counter() - clock
+
+    def snapshot(step: int, maps: dict, light_sh: np.ndarray) -> None:
+        _write_maps(folder / "steps" / f"step_{step:04d}", maps, settings.resolution)
+
+    outcome = fit_photo(photo, settings, networks=networks, on_step=on_step, on_snapshot=snapshot)
+    outcome.geometry.timings = {"load": load_seconds, **outcome.geometry.timings}
+
+    clock = time.perf_counter()
+    work_reconstruction, reconstruction, mask = _reconstruction(outcome)
+    work = outcome.geometry.work_image
+    metrics = {"psnr_db": psnr(work_reconstruction, work, mask), "ssim": ssim(work_reconstruction, work, mask),
+               "l1": l1(work_reconstruction, work, mask), "mask_pixels": int(mask.sum())}
+    maps = outcome.fit.maps
+    with StagedOutput(folder, last=COMPLETE_MARKER) as stage:
+        _write_maps(stage.path, maps, settings.resolution)
+        write_png(stage.path / "reconstruction.png", reconstruction)
+        atomic_write_bytes(stage.path / "lighting.json",
+                           (json.dumps(_lighting_json(outcome.fit.light_sh), indent=1) + "\n").encode())
+        if settings.report:
+            _report(outcome, work_reconstruction, settings.fit.roughness, stage.path / "report.png")
+        timings = {**{"load": load_seconds}, **outcome.timings, "write": time.perf_counter() - clock}
+        extra = {
+            "fit": {"loss_space": settings.fit.loss_space, "steps": settings.fit.steps,
+                    "loss_per_step": [round(v, 7) for v in outcome.fit.loss_history],
+                    "initial_light_sh": np.round(outcome.fit.initial_light_sh, 6).tolist()},
+            "metrics_face_mask": {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()},
+            "material": {"roughness": settings.fit.roughness, "specular_f0_scale": 0.028},
+            "versions": _versions(networks),
+        }
+        outcome.geometry.timings = timings
+        write_geometry_outputs(outcome.geometry, stage.path, settings.geometry, extra_fit_json=extra)
+    total = sum(v for k, v in timings.items() if k != "optimise_per_step")
+    return {"psnr_db": round(metrics["psnr_db"], 3), "ssim": round(metrics["ssim"], 4), "l1": round(metrics["l1"], 5),
+            "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4)}
