@@ -23,20 +23,19 @@ import argparse
 import dataclasses
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import REFERENCE_CHAIN, REFERENCE_SIZE, time_call, time_reference  # noqa: E402
+
 from svfri.nets import COMPONENTS, FaceNetworks, get_config  # noqa: E402
 from svfri.nets.config import NetworkConfig  # noqa: E402
 
-#: Side of the reference matmuls and how many are chained.
-REFERENCE_SIZE = 1024
-REFERENCE_CHAIN = 10
-#: Scale keeping the matmul chain's values finite.
-REFERENCE_SCALE = 1.0 / REFERENCE_SIZE
 #: Target for one whole fit step (networks + render + backward), seconds.
 FIT_STEP_BUDGET_S = 0.3
 
@@ -88,31 +87,6 @@ def candidate_configs() -> dict[str, tuple[NetworkConfig, bool]]:
         "256 x2 srgan": (variant(256, 2, 1), True),
         "256 x2 espcn": (variant(256, 2, 0), True),
     }
-
-
-def time_reference(repeats: int) -> float:
-    """Minimum seconds of the reference matmul chain."""
-    a = tf.random.stateless_normal([REFERENCE_SIZE, REFERENCE_SIZE], seed=(1, 2))
-
-    @tf.function
-    def chain(x):
-        y = x
-        for _ in range(REFERENCE_CHAIN):
-            y = tf.matmul(y, x) * REFERENCE_SCALE
-        return tf.reduce_sum(y)
-
-    chain(a).numpy()
-    return _seconds(lambda: chain(a).numpy(), repeats)[0]
-
-
-def _seconds(call, repeats: int) -> tuple[float, float]:
-    """(minimum, median) wall seconds of ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
 
 
 def make_step(networks: FaceNetworks, *, enhance: bool, mode: str):
@@ -173,7 +147,7 @@ def main():
             step()
             warmup = time.perf_counter() - start
             step()
-            seconds, median = _seconds(step, args.repeats)
+            seconds, median = time_call(step, args.repeats, warmup=0)
             timings[mode] = (seconds, warmup)
             print(f"  {name:26s} {mode:12s} min {seconds * 1e3:7.1f} ms/step, median {median * 1e3:7.1f} "
                   f"(first call {warmup:.1f} s)", flush=True)
