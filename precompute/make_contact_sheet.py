@@ -3,8 +3,7 @@
 Columns are the skin types I..VI, two blocks of rows give two faces (seeded) per type; each block shows the
 sRGB albedo, the specular intensity, the roughness and the encoded normal map, cropped to the face disc. Column labels give the
 type, the ITA of the base skin colour and the measured ITA of the cheeks in the generated albedo.
-The layout is the ellipse stand-in (:func:`svfri.synth.skin_maps.synthetic_region_masks`) until the canonical
-template's masks land.
+The layout is the canonical template's (``models/face_template.npz``), the same masks the training set uses.
 
 Usage (from the repository root)::
 
@@ -19,6 +18,7 @@ import pathlib
 import cv2
 import numpy as np
 
+from svfri.geometry.template import load_face_template
 from svfri.math import colorimetry
 from svfri.synth import skin_color, skin_maps
 
@@ -51,7 +51,8 @@ def _tile(image: np.ndarray) -> np.ndarray:
 
 def make_contact_sheet(out: pathlib.Path, *, base_seed: int = 1000) -> dict:
     """Renders the sheet to ``out`` (PNG) and returns per-face stats (type, base ITA, cheek ITA, beard)."""
-    masks = skin_maps.synthetic_region_masks(_MAP_SIZE)
+    masks = {name: cv2.resize(mask, (_MAP_SIZE, _MAP_SIZE), interpolation=cv2.INTER_AREA)
+             for name, mask in load_face_template().region_masks.items()}
     cheek = (masks["cheeks"] > 0.8) & (masks["beard"] < 0.1) & (masks["under_eye"] < 0.1)
     columns, stats = [], []
     for skin_type in range(1, 7):
