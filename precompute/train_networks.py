@@ -1,0 +1,206 @@
+"""Trains the svfri networks on the synthetic training set, and exports them with a model card.
+
+Usage (repository root; the data set comes from ``python -m precompute.make_training_set``)::
+
+    python -m precompute.train_networks --data /work/data/svfri_train --run /work/data/svfri_runs/fast \
+        --preset fast --stage all --max-minutes 60
+    python -m precompute.train_networks --data /work/data/svfri_train --run /work/data/svfri_runs/fast \
+        --stage none --export models/networks
+
+Training is resumable: run the same command again and it continues from the last checkpoint in ``--run``
+(:mod:`svfri.training.trainer`). ``--export DIR`` writes ``networks.npz`` + ``networks.json``
+(:meth:`svfri.nets.FaceNetworks.save_weights`), evaluates them on the held-out ``test`` split
+(:mod:`svfri.training.evaluate`) and writes ``MODEL_CARD.md`` (data recipe, seeds, steps and wall time per
+stage, held-out metrics, the commands) and the loss-curve plot (``--curves``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from svfri.errors import SvfriError  # noqa: E402
+
+#: Default held-out samples evaluated at export.
+DEFAULT_EVAL_COUNT = 128
+MODEL_CARD = "MODEL_CARD.md"
+
+
+def plot_curves(log: list[dict], path: Path) -> None:
+    """Loss curves from ``log.jsonl`` records: one panel per stage, every logged loss term (log scale)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from svfri.training.trainer import STAGES
+    stages = [s for s in STAGES if any(r["stage"] == s for r in log)]
+    figure, axes = plt.subplots(1, max(1, len(stages)), figsize=(5.2 * max(1, len(stages)), 3.8), squeeze=False)
+    for axis, stage in zip(axes[0], stages):
+        records = [r for r in log if r["stage"] == stage]
+        keys = [k for k in records[-1] if k not in ("stage", "step", "stage_seconds", "time")]
+        steps = [r["step"] for r in records]
+        for key in keys:
+            values = [r.get(key, float("nan")) for r in records]
+            if all(v > 0 for v in values):
+                axis.plot(steps, values, label=key, linewidth=1.0)
+        axis.set_yscale("log")
+        axis.set_title(f"{stage} ({records[-1]['step']} steps, {records[-1]['stage_seconds'] / 60:.0f} min)")
+        axis.set_xlabel("step")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _dataset_summary(data_dir: Path) -> dict:
+    from svfri.synth.dataset import read_manifest
+    manifest = read_manifest(data_dir)
+    summary = {"settings": manifest.get("settings"), "splits": {}}
+    for split, entry in manifest.get("splits", {}).items():
+        files = sorted((data_dir / split).glob("shard_*.npz"))
+        present = sum(s["count"] for s in entry["shards"] if (data_dir / split / s["file"]).exists())
+        summary["splits"][split] = {"start_seed": entry["start_seed"], "planned": entry["count"],
+                                    "present": present, "shards": len(files), "hdris": entry["hdris"]}
+    return summary
+
+
+def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict | None, commands: list[str],
+                     curves: Path | None) -> Path:
+    """Writes ``MODEL_CARD.md`` into ``directory`` (see the module docstring)."""
+    from svfri.training.evaluate import markdown_table
+    from svfri.training.trainer import STAGES
+    settings = trainer.settings
+    data = _dataset_summary(data_dir)
+    lines = [
+        "# svfri networks — model card", "",
+        f"Preset `{settings.preset}` (:mod:`svfri.nets.config`), "
+        f"{trainer.networks.parameter_count() / 1e6:.1f} M inference parameters, weights in `networks.npz` "
+        "(float16 where lossless to 1e-3, else float32) + `networks.json`. Load with "
+        "`FaceNetworks.from_directory(\"models/networks\")`.", "",
+        "## What they are", "",
+        "Per component (albedo / specular / normal, no weight sharing): U-Net encoder → latent z → decoder "
+        "(skips F¹..F³ only) → SRGAN-style enhancer; a VGG-like light regressor T → 9×3 SH radiance. Geng et al. "
+        "2021 structure at reduced size (DESIGN.md \"Networks\").", "",
+        "## Training data", "",
+        "Synthetic only (`svfri.synth.dataset`): procedural skin reflectance maps (all skin types), random face "
+        "shapes/poses, real CC0 HDR environments (train maps; held-out maps for the test split) or synthetic "
+        "studio lights, rendered by svfri's own shader, camera degradations, run-time-style unwrap to T.", "",
+        f"- synthesis settings: `{json.dumps(data['settings'])}`",
+    ]
+    for split, entry in data["splits"].items():
+        lines.append(f"- `{split}`: {entry['present']} samples present ({entry['shards']} shards) of "
+                     f"{entry['planned']} planned, seeds from {entry['start_seed']}, HDR maps "
+                     f"{', '.join(entry['hdris'])}")
+    lines += ["", "No real faces were used; the networks have only seen this synthetic distribution "
+              "(see Limitations).", "", "## Training", "",
+              f"Seed {settings.seed}; Adam; batch sizes {json.dumps(dict(settings.batch_sizes))}; learning rates "
+              f"{json.dumps(dict(settings.learning_rates))}.", "",
+              "| stage | loss | steps | wall time (train loop) | samples seen |", "|---|---|---|---|---|"]
+    loss_text = {
+        "autoencoders": "L1 on the maps at decoder size (albedo sRGB, specular linear, normal encoded)",
+        "enhancers": "MSE on decoder outputs → enhanced maps; albedo + 0.1 × perceptual (fixed random features) "
+                     "+ 1e-3 × GAN (PatchGAN), perceptual/GAN on 128² crops",
+        "light": "MSE of the 27 SH coefficients divided by the GT mean-radiance luminance",
+    }
+    total_seconds = 0.0
+    for stage in STAGES:
+        steps = trainer.step(stage)
+        seconds = float(trainer.seconds[stage].numpy())
+        total_seconds += seconds
+        lines.append(f"| {stage} | {loss_text[stage]} | {steps} | {seconds / 60:.1f} min | "
+                     f"{steps * settings.batch_sizes[stage]} |")
+    lines += ["", f"Total training-loop wall time {total_seconds / 60:.1f} min on a shared 2-core CPU (no GPU).", ""]
+    if curves is not None:
+        lines += [f"Loss curves: `{curves.as_posix()}`.", ""]
+    lines += ["## Held-out evaluation", ""]
+    if metrics:
+        lines += [f"{metrics['count']} samples of the `test` split (HDR maps never seen in training: "
+                  f"{', '.join(metrics.get('hdris', []))}; seeds disjoint from training), encoder + decoder + "
+                  "enhancer / light regressor alone, no optimisation. Maps compared at the GT resolution "
+                  f"({metrics['map_size']}²) over the UV face region; see `svfri.training.evaluate` for the "
+                  "light metric.", "", markdown_table(metrics), ""]
+    else:
+        lines += ["Not evaluated (no `test` split was available at export).", ""]
+    lines += ["## Commands", "", "```", *commands, "```", "", "## Limitations", "",
+              "- Trained on synthetic faces only; real photos are out of distribution (skin micro-detail, hair, "
+              "glasses, make-up, real camera pipelines).",
+              "- Short CPU training (minutes, not the paper's days on GPUs): the maps are smooth, the enhancers "
+              "add little detail, and ground truth above 256² is itself upsampled (maps are generated at 256²).",
+              "- The perceptual loss uses fixed random features, not VGG (see `svfri.nets.perceptual`).", ""]
+    path = directory / MODEL_CARD
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="training set folder")
+    parser.add_argument("--run", type=Path, required=True, help="run folder (checkpoints, log); resumed if present")
+    parser.add_argument("--preset", default="fast", help="network preset (default: fast)")
+    parser.add_argument("--stage", default="all", choices=["all", "autoencoders", "enhancers", "light", "none"])
+    parser.add_argument("--max-minutes", type=float, default=60.0, help="wall-clock budget for the stages run")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="TensorFlow intra-op threads (default: all)")
+    parser.add_argument("--export", type=Path, default=None, help="write weights + MODEL_CARD.md here")
+    parser.add_argument("--eval-count", type=int, default=DEFAULT_EVAL_COUNT, help="held-out samples at export")
+    parser.add_argument("--curves", type=Path, default=Path("docs/images/training_curves.png"))
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+
+    from svfri.training.trainer import STAGES, Trainer, TrainingSettings, configure_threads
+    configure_threads(args.threads)
+    try:
+        settings_path = args.run / "settings.json"
+        settings = None if settings_path.exists() else TrainingSettings(preset=args.preset, seed=args.seed)
+        trainer = Trainer(args.data, args.run, settings=settings, progress=not args.no_progress)
+        stages = STAGES if args.stage == "all" else (() if args.stage == "none" else (args.stage,))
+        if stages:
+            clock = time.monotonic()
+            for summary in trainer.train(stages, max_minutes=args.max_minutes):
+                print(json.dumps(summary), flush=True)
+            print(f"trained for {(time.monotonic() - clock) / 60:.1f} min", flush=True)
+        if args.export is not None:
+            from svfri.training.evaluate import evaluate_networks, write_metrics
+            trainer.export(args.export)
+            log = trainer.read_log()
+            curves = None
+            if log and args.curves:
+                plot_curves(log, args.curves)
+                curves = args.curves
+            metrics = None
+            if (args.data / "test").is_dir() and any((args.data / "test").glob("shard_*.npz")):
+                metrics = evaluate_networks(trainer.networks, args.data, count=args.eval_count,
+                                            progress=not args.no_progress)
+                write_metrics(metrics, args.export / "metrics.json")
+                from svfri.training.evaluate import markdown_table
+                print(markdown_table(metrics))
+            commands = [
+                f"python -m precompute.train_networks --data {args.data} --run {args.run} --preset "
+                f"{trainer.settings.preset} --stage all --max-minutes <M>   # repeated until the budget was spent",
+                f"python -m precompute.train_networks --data {args.data} --run {args.run} --stage none "
+                f"--export {args.export}",
+                f"python -m precompute.evaluate_networks --data {args.data} --weights {args.export} "
+                f"--count {args.eval_count}",
+            ]
+            card = write_model_card(args.export, trainer=trainer, data_dir=args.data, metrics=metrics,
+                                    commands=commands, curves=curves)
+            print(f"exported to {args.export} ({card.name} written)")
+    except SvfriError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return getattr(error, "exit_code", 1)
+    except KeyboardInterrupt:
+        print("interrupted; the last checkpoint is in the run folder", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
