@@ -148,6 +148,12 @@ class NetworkConfig:
             raise UsageError(f"unknown component {name!r}; use one of {', '.join(COMPONENTS)}")
         return getattr(self, name)
 
+    @property
+    def input_texture_size(self) -> int:
+        """Side of the one texture T every network can be fed from (the largest input any of them takes); the
+        training set unwraps T at this size and the fit must too, so both see the same resampling."""
+        return max(self.light_size, *(self.component(c).texture_size for c in COMPONENTS))
+
     def to_dict(self) -> dict:
         """JSON-ready nested dict (tuples become lists)."""
         return dataclasses.asdict(self)

@@ -23,6 +23,7 @@ import numpy as np
 
 import svfri
 from svfri.assets import NETWORKS_SUBDIR, models_dir
+from svfri.bake.unwrap import unwrap_photo
 from svfri.errors import NotYetError
 from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
 from svfri.geometry.template import load_face_template
@@ -118,7 +119,12 @@ def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callab
     template = load_face_template()
     geometry = compute_geometry(photo, settings.geometry, template=template)
     clock = time.perf_counter()
-    result = _fitter(networks, settings.fit).fit(geometry.gbuffer, geometry.texture, geometry.work_image, template,
+    # The networks see T unwrapped at their own input size, exactly as the training set made it.
+    network_texture = unwrap_photo(geometry.work_image, geometry.vertices, geometry.faces, geometry.uv,
+                                   geometry.normals, world_to_pixel=geometry.camera.world_to_pixel,
+                                   size=networks.config.input_texture_size, mirror_vertex=template.mirror_vertex_sub,
+                                   gbuffer=geometry.gbuffer)
+    result = _fitter(networks, settings.fit).fit(geometry.gbuffer, network_texture, geometry.work_image, template,
                                                  on_step=on_step, snapshot_every=settings.save_every,
                                                  on_snapshot=on_snapshot)
     timings = dict(geometry.timings)
