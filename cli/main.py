@@ -221,5 +221,33 @@ def fetch_models_command():
     click.echo(f"face models ready in {folder}")
 
 
+@main.command("export", context_settings=CONTEXT)
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--format", "export_format", type=click.Choice(["glb", "obj", "both"]), default="glb",
+              show_default=True, help="glTF 2.0 binary (face.glb), OBJ + MTL + maps (face.obj), or both.")
+@click.option("--texture-size", default=1024, show_default=True, type=click.IntRange(0, 8192),
+              help="Downscale maps larger than this many texels a side (0 keeps their size).")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Destination folder, or a .glb file name with --format glb. [default: FOLDER]")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
+def export_command(folder, export_format, texture_size, out, quiet, as_json):
+    """Export an output FOLDER (of `svfri fit` / `svfri mesh`) for engines and DCC tools: glTF 2.0 with a PBR
+    material (Blender, three.js, Unity, Unreal, Godot) and/or Wavefront OBJ + MTL. See docs/export.md."""
+    from svfri.pipeline.export_job import ExportSettings, run_export
+
+    try:
+        report = run_export(Path(folder), out=out, settings=ExportSettings(format=export_format,
+                                                                           texture_size=texture_size))
+    except SvfriError as error:
+        _fail(error)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    elif not quiet:
+        for note in report["notes"]:
+            click.echo(f"note: {note}", err=True)
+        click.echo(" ".join(report["files"]))
+
+
 if __name__ == "__main__":
     main()
