@@ -105,7 +105,8 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
               f"{json.dumps(dict(settings.learning_rates))}.", "",
               "| stage | loss | steps | wall time (train loop) | samples seen |", "|---|---|---|---|---|"]
     loss_text = {
-        "autoencoders": "L1 on the maps at decoder size (albedo sRGB, specular linear, normal encoded)",
+        "autoencoders": "MSE on the maps at decoder size (albedo sRGB, specular linear, normal encoded); "
+                        "the first ~1000 steps used L1",
         "enhancers": "MSE on decoder outputs → enhanced maps; albedo + 0.1 × perceptual (fixed random features) "
                      "+ 1e-3 × GAN (PatchGAN), perceptual/GAN on 128² crops",
         "light": "MSE of the 27 SH coefficients divided by the GT mean-radiance luminance",

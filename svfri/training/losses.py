@@ -3,9 +3,8 @@
 Every loss is a pure function returning a scalar ``tf.Tensor`` (mean over the batch and all elements):
 
 * :func:`map_l1`, :func:`map_mse` -- reconstruction of a map (``[B, H, W, C]``, values in [0, 1]: albedo sRGB,
-  specular linear, normal encoded ``0.5 n + 0.5``). The encoder/decoder stage uses L1 (sharper than L2 for
-  the same PSNR budget: Zhao et al., "Loss functions for image restoration with neural networks", IEEE TCI
-  2017), the enhancers MSE as in the paper and SRGAN.
+  specular linear, normal encoded ``0.5 n + 0.5``). Both the encoder/decoder stage and the enhancers use MSE
+  (see :mod:`svfri.training.trainer` for why not L1); L1 is logged as a diagnostic.
 * :func:`light_relative_mse` -- the light regressor's loss, the squared error of the 27 SH coefficients
   divided by the ground truth's mean-radiance luminance (see its docstring for why).
 * :func:`gan_generator_loss`, :func:`gan_discriminator_loss` -- the non-saturating GAN losses (Goodfellow et
