@@ -1,10 +1,11 @@
 // Renders a .glb with three.js in headless Chromium and writes the canvas as a PNG (RGBA, alpha = coverage).
 //
 // Usage: node tests/viewer/render.mjs MODEL.glb OUT.png 'QUERY'
-//   QUERY: the query string of view.js (width, height, left, right, top, bottom, lighting, radiance).
+//        node tests/viewer/render.mjs JOBS.json        (JOBS: [{"model": ..., "out": ..., "query": ...}, ...])
+//   QUERY: the query string of view.js (width, height, left, right, top, bottom, lighting, radiance, slope).
 // Environment: CHROMIUM (default /usr/bin/chromium).
-// Serves index.html, view.js, three.js and the model from a throw-away http server on 127.0.0.1 (random port);
-// prints one JSON line {ok, materials, webgl, renderer, seconds} on stdout.
+// Serves index.html, view.js, three.js and the models from a throw-away http server on 127.0.0.1 (random port),
+// renders every job in one browser, and prints one JSON line per job {ok, materials, webgl, renderer, seconds}.
 import { createServer } from 'node:http';
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,14 @@ import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const [model, outPng, query = ''] = process.argv.slice(2);
-if (!model || !outPng) {
-  console.error("usage: node render.mjs MODEL.glb OUT.png 'width=512&height=512&...'");
+const args = process.argv.slice(2);
+let jobs;
+if (args.length === 1 && args[0].endsWith('.json')) {
+  jobs = JSON.parse(await readFile(args[0], 'utf8'));
+} else if (args.length >= 2) {
+  jobs = [{ model: args[0], out: args[1], query: args[2] || '' }];
+} else {
+  console.error("usage: node render.mjs MODEL.glb OUT.png 'width=512&height=512&...'  |  node render.mjs JOBS.json");
   process.exit(2);
 }
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.glb': 'model/gltf-binary' };
@@ -24,7 +30,8 @@ const threeRoot = join(here, 'node_modules', 'three');
 function resolvePath(urlPath) {
   if (urlPath === '/' || urlPath === '/index.html') return join(here, 'index.html');
   if (urlPath === '/view.js') return join(here, 'view.js');
-  if (urlPath === '/model.glb') return model;
+  const match = /^\/model\/(\d+)\.glb$/.exec(urlPath);
+  if (match && Number(match[1]) < jobs.length) return jobs[Number(match[1])].model;
   if (urlPath.startsWith('/three/')) {
     const path = normalize(join(threeRoot, urlPath.slice('/three/'.length)));
     if (path.startsWith(threeRoot)) return path;
@@ -60,25 +67,29 @@ try {
            '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
            '--disable-sync', '--disable-dev-shm-usage'],
   });
-  const page = await browser.newPage();
-  const params = new URLSearchParams(query);
-  await page.setViewport({ width: Number(params.get('width') || 512), height: Number(params.get('height') || 512),
-                           deviceScaleFactor: 1 });
-  const logs = [];
-  page.on('console', (message) => logs.push(message.text()));
-  page.on('pageerror', (error) => logs.push(String(error)));
-  await page.goto(`http://127.0.0.1:${port}/index.html?${query}`, { waitUntil: 'load' });
-  await page.waitForFunction('window.svfriResult !== undefined', { timeout: 45000 });
-  const result = await page.evaluate('window.svfriResult');
-  if (result.ok) {
-    const dataUrl = await page.evaluate("document.querySelector('canvas').toDataURL('image/png')");
-    await writeFile(outPng, Buffer.from(dataUrl.split(',')[1], 'base64'));
-  } else {
-    exitCode = 1;
+  for (const [index, job] of jobs.entries()) {
+    const page = await browser.newPage();
+    const params = new URLSearchParams(job.query);
+    await page.setViewport({ width: Number(params.get('width') || 512), height: Number(params.get('height') || 512),
+                             deviceScaleFactor: 1 });
+    const logs = [];
+    page.on('console', (message) => logs.push(message.text()));
+    page.on('pageerror', (error) => logs.push(String(error)));
+    params.set('model', `/model/${index}.glb`);
+    await page.goto(`http://127.0.0.1:${port}/index.html?${params}`, { waitUntil: 'load' });
+    await page.waitForFunction('window.svfriResult !== undefined', { timeout: 45000 });
+    const result = await page.evaluate('window.svfriResult');
+    if (result.ok) {
+      const dataUrl = await page.evaluate("document.querySelector('canvas').toDataURL('image/png')");
+      await writeFile(job.out, Buffer.from(dataUrl.split(',')[1], 'base64'));
+    } else {
+      exitCode = 1;
+    }
+    result.seconds = (Date.now() - started) / 1000;
+    result.logs = logs;
+    process.stdout.write(JSON.stringify(result) + '\n');
+    await page.close();
   }
-  result.seconds = (Date.now() - started) / 1000;
-  result.logs = logs;
-  process.stdout.write(JSON.stringify(result) + '\n');
 } catch (error) {
   process.stdout.write(JSON.stringify({ ok: false, error: String(error && error.stack || error) }) + '\n');
   exitCode = 1;

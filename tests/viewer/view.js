@@ -1,6 +1,7 @@
-// Renders /model.glb with three.js once and sets window.svfriResult = {ok, ...} when the frame is drawn.
+// Renders the .glb at `model` (default /model/0.glb) with three.js once and sets window.svfriResult = {ok, ...} when the frame is drawn.
 //
 // Query parameters:
+//   model               URL of the .glb
 //   width, height       canvas size in pixels
 //   left, right, top, bottom   orthographic frustum in metres (the camera looks down -Z from +Z)
 //   lighting            "constant": a uniform environment of linear radiance `radiance` (scene.environment,
@@ -61,7 +62,7 @@ async function main() {
   camera.position.set(0, 0, 2);
   camera.lookAt(0, 0, 0);
 
-  const gltf = await new GLTFLoader().loadAsync('/model.glb');
+  const gltf = await new GLTFLoader().loadAsync(query.get('model') || '/model/0.glb');
   scene.add(gltf.scene);
   const materials = [];
   gltf.scene.traverse((node) => {
