@@ -12,6 +12,7 @@
 //                       "gradient": an environment of radiance `radiance + slope * y` (y the up component of the
 //                       direction towards the light), so the shading depends on the normal (and the normal map)
 //   slope               the gradient's radiance change per unit of y (default 0)
+//   yaw                 turn the model about +Y by this many degrees (default 0)
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
@@ -63,6 +64,7 @@ async function main() {
   camera.lookAt(0, 0, 0);
 
   const gltf = await new GLTFLoader().loadAsync(query.get('model') || '/model/0.glb');
+  gltf.scene.rotation.y = THREE.MathUtils.degToRad(number('yaw', 0));
   scene.add(gltf.scene);
   const materials = [];
   gltf.scene.traverse((node) => {
