@@ -13,7 +13,7 @@ from svfri.nets import FaceNetworks
 from svfri.pipeline.fit_job import NETWORKS_DIR_ENV
 from svfri_cli.main import main
 
-FIT_FILES = ("albedo.png", "specular.png", "normal.png", "mesh.obj", "mesh.mtl", "visibility.npz", "lighting.json",
+FIT_FILES = ("face.glb", "albedo.png", "specular.png", "normal.png", "mesh.obj", "mesh.mtl", "visibility.npz", "lighting.json",
              "landmarks.json", "reconstruction.png", "fit.json", "report.png", "texture.png", "overlay.png")
 FIT_ARGS = ["--steps", "4", "--texture-size", "128"]
 

@@ -27,6 +27,7 @@ from svfri.bake.unwrap import unwrap_photo
 from svfri.errors import NotYetError
 from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
 from svfri.geometry.template import load_face_template
+from svfri.io.gltf import write_glb_from_folder
 from svfri.io.images import atomic_write_bytes, read_photo, write_png
 from svfri.io.output_set import FaceAsset
 from svfri.io.staging import StagedOutput
@@ -262,6 +263,7 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
         }
         outcome.geometry.timings = timings
         write_geometry_outputs(outcome.geometry, stage.path, settings.geometry, extra_fit_json=extra)
+        write_glb_from_folder(stage.path)
     total = sum(v for k, v in timings.items() if k != "optimise_per_step")
     return {"psnr_db": round(metrics["psnr_db"], 3), "ssim": round(metrics["ssim"], 4), "l1": round(metrics["l1"], 5),
             "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4)}
