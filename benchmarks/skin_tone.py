@@ -57,9 +57,9 @@ def fair_scores(group_errors: dict[int, list[float] | np.ndarray]) -> dict:
       ``{"per_group": {type: mean abs error}, "average": mean over groups, "bias": population std over groups,
       "total": average + bias}``.
     """
-    per_group = {k: float(np.mean(np.abs(np.asarray(v, np.float64)))) for k, v in sorted(group_errors.items())}
-    if not per_group or any(np.size(v) == 0 for v in group_errors.values()):
+    if not group_errors or any(np.size(v) == 0 for v in group_errors.values()):
         raise ValueError("every group needs at least one error")
+    per_group = {k: float(np.mean(np.abs(np.asarray(v, np.float64)))) for k, v in sorted(group_errors.items())}
     values = np.array(list(per_group.values()))
     average, bias = float(values.mean()), float(values.std())
     return {"per_group": per_group, "average": average, "bias": bias, "total": average + bias}
