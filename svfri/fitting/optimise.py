@@ -17,6 +17,13 @@ enhanced maps (``D_c`` then ``R_c``) under ``z_e``, and ``f`` is the comparison 
 Pixel weights ``w_p`` (:func:`pixel_weights`): the template's ``face`` region, minus the eye openings and the mouth
 interior (not skin: the networks model skin), minus grazing pixels (``n . v`` below
 :data:`MIN_VIEW_COSINE`, where the mesh silhouette and the photo's disagree and hair often covers the face).
+
+Occluders (hair over the forehead, glasses, hands) are not skin either and the face mesh does not know about them.
+After :data:`OUTLIER_REJECTION_FRACTION` of the steps, when the render already explains the skin, pixels whose
+residual is an outlier (above ``median + OUTLIER_MAD_FACTOR * 1.4826 * MAD`` of the weighted residuals, a robust
+z-score test; Hampel 1974) get weight 0 for the remaining steps. This is one round of the classic robust
+re-weighting, not a learned occlusion mask: it removes strong occluders, not faint ones, and it can also drop
+specular highlights the model cannot yet reproduce.
 """
 
 from __future__ import annotations
@@ -35,7 +42,8 @@ from svfri.render.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors, shade
 from svfri.render.texture import sample_bilinear
 
-__all__ = ["FitSettings", "FitResult", "LatentFitter", "pixel_weights", "fit_latents", "ADAM_EPSILON", "MIN_VIEW_COSINE", "EXCLUDED_REGIONS",
+__all__ = ["FitSettings", "FitResult", "LatentFitter", "pixel_weights", "fit_latents", "ADAM_EPSILON", "OUTLIER_REJECTION_FRACTION",
+           "OUTLIER_MAD_FACTOR", "MIN_VIEW_COSINE", "EXCLUDED_REGIONS",
            "DEFAULT_ROUGHNESS", "LOSS_SPACES"]
 
 #: Pixels whose geometric normal is more grazing than this (``n . v``) are left out of the loss.
@@ -45,6 +53,12 @@ EXCLUDED_REGIONS = ("eyes", "mouth_interior")
 #: Perceptual roughness of skin used by the fit (held fixed; Weyrich et al. 2006 measured ~0.3-0.5 for faces).
 DEFAULT_ROUGHNESS = 0.45
 LOSS_SPACES = ("srgb", "linear")
+#: Fraction of the steps after which outlier pixels (occluders) are dropped from the loss; 0 disables it.
+OUTLIER_REJECTION_FRACTION = 0.3
+#: Robust z-score above which a pixel's residual counts as an outlier.
+OUTLIER_MAD_FACTOR = 3.5
+#: MAD to standard deviation for a normal distribution.
+_MAD_TO_SIGMA = 1.4826
 #: Adam's denominator guard (Kingma & Ba 2015 default).
 ADAM_EPSILON = 1e-7
 
@@ -58,6 +72,7 @@ class FitSettings:
     loss_space: str = "srgb"
     roughness: float = DEFAULT_ROUGHNESS
     enhance: bool = True
+    reject_outliers: bool = True
 
 
 @dataclasses.dataclass
@@ -70,7 +85,8 @@ class FitResult:
     initial_light_sh: np.ndarray
     loss_history: list[float]
     radiance: np.ndarray        # [N, 3] linear, final render at the G-buffer pixels
-    weights: np.ndarray         # [N] loss weights
+    weights: np.ndarray         # [N] loss weights (after outlier rejection)
+    outlier_pixels: int
     seconds_per_step: float
     seconds_encode: float
 
@@ -172,11 +188,23 @@ class LatentFitter:
         if settings.loss_space == "linear":
             target = srgb_to_linear_np(target).astype(np.float32)
         weights_np = pixel_weights(gbuffer, template)
-        arguments = (gb, skips, textures, tf.constant(target), tf.constant(weights_np[:, None]),
-                     tf.constant(max(float(weights_np.sum()) * 3.0, 1e-6)))
+        target = tf.constant(target)
+
+        def step_arguments(weights: np.ndarray) -> tuple:
+            return (gb, skips, textures, target, tf.constant(weights[:, None]),
+                    tf.constant(max(float(weights.sum()) * 3.0, 1e-6)))
+
+        arguments = step_arguments(weights_np)
+        rejection_step = int(round(settings.steps * OUTLIER_REJECTION_FRACTION)) if settings.reject_outliers else 0
+        outliers = 0
         history = []
         clock = time.perf_counter()
         for index in range(settings.steps):
+            if rejection_step and index == rejection_step:
+                keep = self._inliers(gb, skips, textures, target, weights_np)
+                outliers = int(np.count_nonzero((weights_np > 0) & ~keep))
+                weights_np = weights_np * keep
+                arguments = step_arguments(weights_np)
             loss = float(self._step(*arguments))
             history.append(loss)
             if on_step is not None:
@@ -189,7 +217,21 @@ class LatentFitter:
         return FitResult(maps=_to_numpy_maps(maps), light_sh=self.light.numpy().astype(np.float64),
                          initial_maps=initial_maps, initial_light_sh=initial_light.numpy().astype(np.float64),
                          loss_history=history, radiance=radiance.numpy(), weights=weights_np,
-                         seconds_per_step=seconds_per_step, seconds_encode=seconds_encode)
+                         outlier_pixels=outliers, seconds_per_step=seconds_per_step, seconds_encode=seconds_encode)
+
+    def _inliers(self, gb, skips, textures, target: tf.Tensor, weights: np.ndarray) -> np.ndarray:
+        """``[N]`` bool: pixels whose current residual passes the robust z-score test (module docstring)."""
+        _, radiance = self._render(gb, skips, textures)
+        predicted = radiance
+        if self.settings.loss_space == "srgb":
+            predicted = linear_to_srgb(tf.clip_by_value(radiance, 0.0, 1.0))
+        residual = np.abs(predicted.numpy() - target.numpy()).mean(axis=1)
+        counted = residual[weights > 0]
+        if counted.size == 0:
+            return np.ones_like(residual, dtype=bool)
+        median = float(np.median(counted))
+        spread = _MAD_TO_SIGMA * float(np.median(np.abs(counted - median)))
+        return residual <= median + OUTLIER_MAD_FACTOR * max(spread, 1e-6)
 
 
 def fit_latents(networks: FaceNetworks, gbuffer: GBuffer, texture: np.ndarray, photo_srgb: np.ndarray,

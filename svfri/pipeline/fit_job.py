@@ -256,6 +256,7 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
         extra = {
             "fit": {"loss_space": settings.fit.loss_space, "steps": settings.fit.steps,
                     "loss_per_step": [round(v, 7) for v in outcome.fit.loss_history],
+                    "outlier_pixels_dropped": outcome.fit.outlier_pixels,
                     "initial_light_sh": np.round(outcome.fit.initial_light_sh, 6).tolist()},
             "metrics_face_mask": {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()},
             "material": {"roughness": settings.fit.roughness, "specular_f0_scale": 0.028},

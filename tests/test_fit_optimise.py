@@ -1,0 +1,57 @@
+"""The fit's loss mask and its occluder rejection, on the sample photo with small untrained networks."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from svfri.fitting.optimise import FitSettings, LatentFitter, pixel_weights
+from svfri.geometry.template import load_face_template
+from svfri.io.images import read_photo
+from svfri.math.color import linear_to_srgb_np
+from svfri.nets import FaceNetworks
+from svfri.pipeline.geometry_stage import GeometrySettings, compute_geometry
+from svfri.render.texture import sample_bilinear
+
+
+@pytest.fixture(scope="module")
+def geometry(sample_photo):
+    return compute_geometry(read_photo(sample_photo), GeometrySettings(texture_size=64))
+
+
+def test_loss_mask_leaves_out_eyes_mouth_and_grazing_pixels(geometry):
+    template = load_face_template()
+    weights = pixel_weights(geometry.gbuffer, template)
+    masks = sample_bilinear(np.stack([template.region_masks["eyes"], template.region_masks["mouth_interior"],
+                                      template.region_masks["cheeks"]], axis=-1).astype(np.float32),
+                            geometry.gbuffer.uv).numpy()
+    assert weights[masks[:, 0] > 0.99].max() < 0.01          # eyes
+    assert weights[masks[:, 1] > 0.99].max() < 0.01          # mouth interior
+    assert weights[(masks[:, 2] > 0.99) & (geometry.gbuffer.normal[:, 2] > 0.5)].min() > 0.9   # frontal cheeks
+    assert weights[geometry.gbuffer.normal[:, 2] < 0.2].max() == 0.0
+
+
+def test_occluder_pixels_are_dropped(geometry):
+    template = load_face_template()
+    networks = FaceNetworks("tiny")
+    gbuffer = geometry.gbuffer
+    texture = np.zeros((networks.config.input_texture_size,) * 2 + (4,), np.float32)
+    texture[..., :3], texture[..., 3] = 0.6, 1.0
+    # A photo the model explains exactly: its own initial render (so only the occluder is unexplained).
+    initial = LatentFitter(networks, FitSettings(steps=0)).fit(gbuffer, texture, geometry.work_image, template)
+    photo = gbuffer.scatter(linear_to_srgb_np(np.clip(initial.radiance, 0, 1)).astype(np.float32),
+                            background=geometry.work_image)
+    rows, columns = np.divmod(gbuffer.pixel_index, gbuffer.width)
+    weights = pixel_weights(gbuffer, template)
+    # A dark bar across the forehead (hair or a hand), on pixels the loss would otherwise count.
+    top = rows[weights > 0.5].min()
+    occluded = (rows < top + 12) & (weights > 0.5)
+    photo.reshape(-1, 3)[gbuffer.pixel_index[occluded]] = 0.02
+    settings = FitSettings(steps=6, learning_rate=0.05)
+    result = LatentFitter(networks, settings).fit(gbuffer, texture, photo, template)
+    assert result.outlier_pixels >= 0.8 * occluded.sum()
+    assert (result.weights[occluded] == 0).mean() > 0.8
+    assert (result.weights[~occluded & (weights > 0.5)] > 0).mean() > 0.9
+    no_rejection = LatentFitter(networks, dataclasses.replace(settings, reject_outliers=False)).fit(
+        gbuffer, texture, photo, template)
+    assert no_rejection.outlier_pixels == 0 and np.array_equal(no_rejection.weights, weights)
