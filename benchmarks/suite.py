@@ -381,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                                             speed.cli_settings(steps=plan.speed_quick_steps), label=label))
                 progress(f"speed: {label}: {runs[-1].wall:.1f} s")
         warm = runs[1]                                       # the second run of the same settings
-        other = sum(v for k, v in warm.timings.items() if k not in ("optimise", "optimise_per_step"))
+        other = warm.wall - warm.timings["optimise"]
         scaling = speed.steps_scaling(runs[0] if plan.speed_default_steps else warm, STEP_COUNTS)
         geometry_rows = speed.geometry_scaling(speed.SAMPLE_PHOTO, plan.texture_sizes)
         progress("speed: geometry scaling done")
@@ -389,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         ref = min(reference)
         speed_md += [speed.stage_table(runs, ref), ""]
         if not plan.speed_default_steps:
-            estimates = [[f"{n} steps (extrapolated: warm stages + {n} x median step)",
+            estimates = [[f"{n} steps (extrapolated: warm run without its optimisation + {n} x median step)",
                           f"{other + n * warm.step_median:.1f}", f"{(other + n * warm.step_median) / ref:.1f}"]
                          for n in (DEFAULT_STEPS, FAST_STEPS)]
             speed_md += ["Quick plan: no 150-step run; extrapolated from the warm run:", "",
@@ -413,8 +413,14 @@ def main(argv: list[str] | None = None) -> int:
         variant_runs = []
         if plan.variants:
             for label, path in speed.photo_variants(speed.SAMPLE_PHOTO, work / "variants")[1:]:
-                run = speed.run_photo(path, work / f"variant_{len(variant_runs)}",
-                                      speed.cli_settings(steps=plan.speed_fast_steps), label=label)
+                try:
+                    run = speed.run_photo(path, work / f"variant_{len(real_rows)}",
+                                          speed.cli_settings(steps=plan.speed_fast_steps), label=label)
+                except SvfriError as error:               # a variant svfri rejects is a robustness result too
+                    real_rows.append([f"robustness variant: {label}", plan.speed_fast_steps, f"failed: {error}", "—",
+                                      "—"])
+                    progress(f"real photo variant {label}: failed: {error}")
+                    continue
                 variant_runs.append(run)
                 real_rows.append([f"robustness variant: {label}", run.steps, f"{run.metrics['psnr_db']:.2f}",
                                   f"{run.metrics['ssim']:.4f}", f"{run.metrics['l1']:.4f}"])

@@ -208,6 +208,7 @@ def test_cli_settings_follow_the_fit_command_defaults():
     defaults = speed.cli_defaults()
     assert settings.fit.steps == defaults["steps"] == 150
     assert settings.geometry.texture_size == defaults["texture_size"]
+    assert settings.report is (not defaults["no_report"]) is True          # a flag's default resolves to False
     assert speed.cli_settings(steps=7, texture_size=128).fit.steps == 7
 
 
