@@ -36,6 +36,8 @@ def _report_batch(result, *, as_json: bool, quiet: bool, what: str) -> None:
                 quality = row.get("metrics", {}).get("psnr_db")
                 quality = f", face PSNR {quality:.2f} dB" if quality is not None else ""
                 click.echo(f"{row['input']} -> {row['output']} ({row['seconds']:.1f} s{quality})")
+                for note in row.get("metrics", {}).get("notes", []):
+                    click.echo(f"note: {row['input']}: {note}", err=True)
             elif row["status"] == "skipped":
                 click.echo(f"{row['input']}: skipped (already complete in {row['output']})")
         if len(result.rows) > 1:

@@ -102,6 +102,14 @@ def test_failed_run_never_clobbers_existing_output(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["fit.json"]
 
 
+def test_grayscale_photo_is_noted(tmp_path, sample_photo):
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), cv2.imread(str(sample_photo), cv2.IMREAD_GRAYSCALE))
+    result = CliRunner().invoke(main, ["mesh", str(grey), "--out", str(tmp_path / "o"), "--texture-size", "64"])
+    assert result.exit_code == 0
+    assert f"note: {grey}: grayscale photo: colours (albedo, lighting) come out grey" in result.stderr
+
+
 def test_unwritable_out(tmp_path, sample_photo):
     blocker = tmp_path / "file.txt"
     blocker.write_text("x")

@@ -39,7 +39,8 @@ class BatchResult:
 def _write_summary(out: Path, rows: list[dict]) -> None:
     atomic_write_bytes(out / "summary.json", (json.dumps(rows, indent=2) + "\n").encode())
     columns = ["input", "output", "status", "seconds", "error", "exit_code"]
-    metric_keys = sorted({key for row in rows for key in row.get("metrics", {})})
+    metric_keys = sorted({key for row in rows for key, value in row.get("metrics", {}).items()
+                          if not isinstance(value, (list, dict))})
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns + metric_keys)

@@ -35,7 +35,8 @@ from svfri.pipeline.batch import COMPLETE_MARKER
 from svfri.math.color import linear_to_srgb_np
 from svfri.math.metrics import l1, psnr, ssim
 from svfri.math.sh import SH_COEFFICIENT_COUNT
-from svfri.pipeline.geometry_stage import GeometryResult, GeometrySettings, compute_geometry, write_geometry_outputs
+from svfri.pipeline.geometry_stage import (GeometryResult, GeometrySettings, compute_geometry, photo_notes,
+                                           write_geometry_outputs)
 
 __all__ = ["FitJobSettings", "load_networks", "NETWORKS_DIR_ENV", "run_fit", "fit_photo", "asset_from_fit", "RECONSTRUCTION_MAX_SIDE",
            "METRIC_MASK_THRESHOLD", "REPORT_HDRIS"]
@@ -267,4 +268,5 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
         write_glb_from_folder(stage.path)
     total = sum(v for k, v in timings.items() if k != "optimise_per_step")
     return {"psnr_db": round(metrics["psnr_db"], 3), "ssim": round(metrics["ssim"], 4), "l1": round(metrics["l1"], 5),
-            "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4)}
+            "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4),
+            "notes": photo_notes(outcome.geometry)}

@@ -77,6 +77,7 @@ class GeometryResult:
     bake: dict                      # UV bake textures
     landmarks_world: np.ndarray     # [68, 3] world cm
     timings: dict
+    face_index: int = 0
 
     @property
     def landmarks68(self) -> np.ndarray:
@@ -144,7 +145,7 @@ def compute_geometry(photo: Photo, settings: GeometrySettings = GeometrySettings
                           photo_camera=photo_camera, mesh=mesh, coarse_vertices=coarse, vertices=vertices, faces=faces, uv=uv,
                           normals=normals, tangents=tangents, visibility_sh=visibility_sh, bent_normal=bent_normal,
                           gbuffer=gbuffer, texture=texture, bake=bake, landmarks_world=landmarks_world,
-                          timings=timings)
+                          timings=timings, face_index=settings.face_index)
 
 
 #: Side of the overlay preview (the work image is upscaled so the wireframe stays readable).
@@ -218,4 +219,16 @@ def run_geometry_stage(photo_path: Path, folder: Path, settings: GeometrySetting
         write_geometry_outputs(result, stage.path, settings)
     total = load_seconds + sum(v for k, v in result.timings.items() if k != "load") + time.perf_counter() - clock
     return {"seconds_geometry": round(total, 3), "vertices": int(len(result.vertices)),
-            "grayscale": photo.was_grayscale}
+            "notes": photo_notes(result)}
+
+
+def photo_notes(result: GeometryResult) -> list[str]:
+    """What the user should know about how their photo was taken in (one line each)."""
+    photo, notes = result.photo, []
+    if photo.was_grayscale:
+        notes.append("grayscale photo: colours (albedo, lighting) come out grey")
+    if photo.had_alpha:
+        notes.append("the photo's alpha channel was ignored")
+    if result.mesh.face_count > 1:
+        notes.append(f"{result.mesh.face_count} faces found; used face {result.face_index} (0 = largest, see --face)")
+    return notes
