@@ -9,8 +9,11 @@ Metrics, defined as :mod:`svfri.training.evaluate` defines them for the networks
 * **Light**: :func:`svfri.training.evaluate.light_errors` -- PSNR / RMSE of a unit-albedo Lambertian sphere
   rendered under the predicted and the true SH light, both divided by the true sphere's peak, over the disc.
 * **Photo**: PSNR / RMSE of the render (clamped to ``[0, 1]`` linear, sRGB-encoded) against the photo over the
-  pixels whose fit loss weight is at least :data:`svfri.pipeline.fit_job.METRIC_MASK_THRESHOLD` (the mask of
-  ``fit.json``'s face-mask metrics).
+  pixels whose loss weight (:func:`svfri.fitting.optimise.pixel_weights`: face region minus eyes and mouth
+  interior, minus grazing pixels) is at least :data:`svfri.pipeline.fit_job.METRIC_MASK_THRESHOLD`. The weights
+  are taken *before* the fit's outlier rejection, so the initial prediction, the fit and every ablation are scored
+  on the same pixels (``fit.json``'s own face-mask metrics use the fit's final weights, which leave out the
+  pixels the fit rejected).
 
 Every scene is measured twice: at the networks' prediction (``init``: encoder + decoder + enhancer, light
 regressor; the fit's starting point) and after the latent optimisation (``fit``), so the gain of the optimisation
@@ -27,7 +30,7 @@ from typing import Callable, Iterable
 import numpy as np
 import tensorflow as tf
 
-from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
+from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter, pixel_weights
 from svfri.geometry.template import FaceTemplate
 from svfri.math.color import linear_to_srgb_np
 from svfri.math.metrics import psnr, rmse
@@ -171,11 +174,12 @@ def fit_scene(fitter: LatentFitter, scene: Scene, template: FaceTemplate, *, var
     seconds = time.perf_counter() - clock
     initial_maps = transform_maps(result.initial_maps)
     final_maps = transform_maps(result.maps)
+    weights = pixel_weights(scene.gbuffer, template)      # before outlier rejection: the same pixels for all
     initial_radiance = render_radiance(gbuffer, initial_maps, result.initial_light_sh, roughness=roughness)
-    init = scene_metrics(initial_maps, result.initial_light_sh, initial_radiance, scene, result.weights)
-    fit = scene_metrics(final_maps, result.light_sh, result.radiance, scene, result.weights)
+    init = scene_metrics(initial_maps, result.initial_light_sh, initial_radiance, scene, weights)
+    fit = scene_metrics(final_maps, result.light_sh, result.radiance, scene, weights)
     measured = {step: scene_metrics(maps, light, render_radiance(gbuffer, maps, light, roughness=roughness), scene,
-                                    result.weights) for step, (maps, light) in snapshots.items()}
+                                    weights) for step, (maps, light) in snapshots.items()}
     return FitRecord(scene=scene.name, variant=variant, init=init, fit=fit, loss_history=list(result.loss_history),
                      maps=final_maps, initial_maps=initial_maps, light_sh=result.light_sh,
                      initial_light_sh=result.initial_light_sh, seconds=seconds, snapshots=measured)
