@@ -44,6 +44,8 @@ def plot_curves(log: list[dict], path: Path) -> None:
     for axis, stage in zip(axes[0], stages):
         records = [r for r in log if r["stage"] == stage]
         keys = [k for k in records[-1] if k not in ("stage", "step", "stage_seconds", "time")]
+        if stage != "light":            # per-term curves; the total changed definition once (L1 -> MSE sum)
+            keys = [k for k in keys if k != "loss"]
         steps = [r["step"] for r in records]
         for key in keys:
             values = [r.get(key, float("nan")) for r in records]
@@ -72,6 +74,21 @@ def _dataset_summary(data_dir: Path) -> dict:
     return summary
 
 
+def _reading(metrics: dict) -> list[str]:
+    """Plain-language differences: networks vs the mean-map baseline, and what the enhancers add."""
+    from svfri.training.evaluate import METRIC_COLUMNS
+    rows = metrics["rows"]
+    net, base, coarse = rows["networks"], rows["baseline (training mean)"], rows["decoder only"]
+    gains = ", ".join(f"{c} {net[f'{c}_psnr'] - base[f'{c}_psnr']:+.2f} dB" for c in METRIC_COLUMNS)
+    enhance = ", ".join(f"{c} {net[f'{c}_psnr'] - coarse[f'{c}_psnr']:+.2f} dB" for c in ("albedo", "specular", "normal"))
+    return [f"Networks minus the training-mean baseline: {gains}. Enhancers minus decoder only: {enhance}.",
+            "A difference near or below zero means the networks do not beat predicting the average map for that "
+            "component: the synthetic normal and specular maps hold mostly per-seed random detail (pores, "
+            "stubble, mottling) that T cannot reveal, so their best MSE estimate is close to the mean; the "
+            "GAN/perceptual-trained albedo enhancer trades some PSNR for detail (the perception-distortion "
+            "trade-off), and the ground truth has no detail above 256² to reward it."]
+
+
 def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict | None, commands: list[str],
                      curves: Path | None) -> Path:
     """Writes ``MODEL_CARD.md`` into ``directory`` (see the module docstring)."""
@@ -81,7 +98,7 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
     data = _dataset_summary(data_dir)
     lines = [
         "# svfri networks — model card", "",
-        f"Preset `{settings.preset}` (:mod:`svfri.nets.config`), "
+        f"Preset `{settings.preset}` (`svfri.nets.config`), "
         f"{trainer.networks.parameter_count() / 1e6:.1f} M inference parameters, weights in `networks.npz` "
         "(float16 where lossless to 1e-3, else float32) + `networks.json`. Load with "
         "`FaceNetworks.from_directory(\"models/networks\")`.", "",
@@ -123,11 +140,13 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
         lines += [f"Loss curves: `{curves.as_posix()}`.", ""]
     lines += ["## Held-out evaluation", ""]
     if metrics:
-        lines += [f"{metrics['count']} samples of the `test` split (HDR maps never seen in training: "
-                  f"{', '.join(metrics.get('hdris', []))}; seeds disjoint from training), encoder + decoder + "
+        held_out = [h for h in metrics.get("hdris", []) if h != "synthetic"]
+        lines += [f"{metrics['count']} samples of the `test` split (lit by HDR maps never seen in training -- "
+                  f"{', '.join(held_out)} -- or by random synthetic studio lights; seeds disjoint from "
+                  "training), encoder + decoder + "
                   "enhancer / light regressor alone, no optimisation. Maps compared at the GT resolution "
                   f"({metrics['map_size']}²) over the UV face region; see `svfri.training.evaluate` for the "
-                  "light metric.", "", markdown_table(metrics), ""]
+                  "light metric.", "", markdown_table(metrics), "", *_reading(metrics), ""]
     else:
         lines += ["Not evaluated (no `test` split was available at export).", ""]
     lines += ["## Commands", "", "```", *commands, "```", "", "## Limitations", "",
@@ -178,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
                 curves = args.curves
             metrics = None
             if (args.data / "test").is_dir() and any((args.data / "test").glob("shard_*.npz")):
-                metrics = evaluate_networks(trainer.networks, args.data, count=args.eval_count,
+                from svfri.nets import FaceNetworks
+                shipped = FaceNetworks.from_directory(args.export)        # what users get (float16 storage)
+                metrics = evaluate_networks(shipped, args.data, count=args.eval_count,
                                             progress=not args.no_progress)
                 write_metrics(metrics, args.export / "metrics.json")
                 from svfri.training.evaluate import markdown_table
