@@ -71,3 +71,10 @@ def test_ita_of_known_colours():
     lab_yellowish_grey = srgb_linear_to_lab(np.array([0.19, 0.18, 0.12]))
     ita = ita_degrees(np.array([0.19, 0.18, 0.12]))
     assert ita == pytest.approx(math.degrees(math.atan2(lab_yellowish_grey[0] - 50, lab_yellowish_grey[2])), abs=1e-6)
+
+
+def test_empty_mask_is_an_error():
+    image = np.zeros((4, 4, 3))
+    for metric in (psnr, rmse, l1, ssim):
+        with pytest.raises(ValueError, match="empty mask"):
+            metric(image, image, np.zeros((4, 4), bool))

@@ -10,7 +10,8 @@
 * CIEDE2000: Sharma, Wu & Dalal, "The CIEDE2000 color-difference formula: implementation notes, supplementary test
   data, and mathematical observations", Color Res. Appl. 2005 (``kL = kC = kH = 1``).
 
-Images are ``[H, W, C]`` arrays in ``[0, peak]``; masks ``[H, W]`` bool or weights.
+Images are ``[H, W, C]`` arrays in ``[0, peak]``; masks ``[H, W]`` bool or weights. An empty mask is a
+``ValueError`` (there is nothing to measure).
 """
 
 from __future__ import annotations
@@ -35,19 +36,21 @@ def _masked_values(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None) -> tup
     if mask is None:
         return a.reshape(-1), b.reshape(-1)
     mask = np.asarray(mask).astype(bool)
+    if not mask.any():
+        raise ValueError("empty mask: no pixels to compare")
     return a[mask].reshape(-1), b[mask].reshape(-1)
 
 
 def rmse(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Root mean squared difference over the masked pixels (all channels)."""
     x, y = _masked_values(a, b, mask)
-    return float(np.sqrt(np.mean((x - y) ** 2))) if x.size else float("nan")
+    return float(np.sqrt(np.mean((x - y) ** 2)))
 
 
 def l1(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     """Mean absolute difference over the masked pixels (all channels)."""
     x, y = _masked_values(a, b, mask)
-    return float(np.mean(np.abs(x - y))) if x.size else float("nan")
+    return float(np.mean(np.abs(x - y)))
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, *, peak: float = 1.0) -> float:
@@ -84,7 +87,9 @@ def ssim(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None, *, peak: 
     if mask is None:
         return float(index.mean())
     mask = np.asarray(mask).astype(bool)
-    return float(index[mask].mean()) if mask.any() else float("nan")
+    if not mask.any():
+        raise ValueError("empty mask: no pixels to compare")
+    return float(index[mask].mean())
 
 
 def delta_e_2000(lab1: np.ndarray, lab2: np.ndarray) -> np.ndarray:

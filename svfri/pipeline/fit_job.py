@@ -24,7 +24,7 @@ import numpy as np
 import svfri
 from svfri.assets import NETWORKS_SUBDIR, models_dir
 from svfri.bake.unwrap import unwrap_photo
-from svfri.errors import NotYetError
+from svfri.errors import FaceTooSmallError, NotYetError
 from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
 from svfri.geometry.template import load_face_template
 from svfri.io.gltf import write_glb_from_folder
@@ -243,6 +243,8 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
     clock = time.perf_counter()
     work_reconstruction, reconstruction, mask = _reconstruction(outcome)
     work = outcome.geometry.work_image
+    if not mask.any():  # nothing of the face counted (e.g. an extreme profile): no quality numbers
+        raise FaceTooSmallError("no part of the face is seen frontally enough to fit; use a more frontal photo")
     metrics = {"psnr_db": psnr(work_reconstruction, work, mask), "ssim": ssim(work_reconstruction, work, mask),
                "l1": l1(work_reconstruction, work, mask), "mask_pixels": int(mask.sum())}
     maps = outcome.fit.maps

@@ -40,13 +40,14 @@ import numpy as np
 import tensorflow as tf
 
 from svfri.errors import UsageError
+from svfri.math.metrics import psnr, rmse
 from svfri.math.sh import irradiance_sh
 from svfri.nets import COMPONENTS, FaceNetworks
 from svfri.synth.dataset import iterate_training_batches, read_manifest, resize_map
 from svfri.training.losses import light_normaliser
 
 __all__ = [
-    "psnr", "rmse", "masked_mse", "sh_sphere_image", "light_errors", "face_region_mask", "evaluate_networks",
+    "psnr", "rmse", "sh_sphere_image", "light_errors", "face_region_mask", "evaluate_networks",
     "markdown_table", "write_metrics", "prediction_figure", "PAPER_TABLE1_PSNR", "SPHERE_SIZE",
     "FACE_MASK_THRESHOLD", "METRIC_COLUMNS",
 ]
@@ -60,35 +61,6 @@ FACE_MASK_THRESHOLD = 0.5
 #: Table columns, in the paper's order.
 METRIC_COLUMNS = ("albedo", "normal", "specular", "light")
 _MAP_KIND = {"albedo": "colour", "specular": "colour", "normal": "normal"}
-
-
-def masked_mse(prediction: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """``mean (p - t)^2`` over the pixels where ``mask`` is true (all when ``None``) and every channel.
-
-    ``prediction``, ``target``: ``[H, W, C]`` or ``[H, W]``; ``mask``: ``[H, W]`` bool.
-    """
-    difference = np.asarray(prediction, np.float64) - np.asarray(target, np.float64)
-    if difference.shape != np.shape(target):
-        raise ValueError(f"prediction {np.shape(prediction)} and target {np.shape(target)} differ in shape")
-    squared = np.square(difference)
-    if mask is not None:
-        squared = squared[np.asarray(mask, bool)]
-    if squared.size == 0:
-        raise ValueError("empty mask: no pixels to compare")
-    return float(np.mean(squared))
-
-
-def rmse(prediction: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None) -> float:
-    """Root mean squared error ``sqrt(masked_mse)`` (same units as the inputs)."""
-    return math.sqrt(masked_mse(prediction, target, mask))
-
-
-def psnr(prediction: np.ndarray, target: np.ndarray, mask: np.ndarray | None = None, *, peak: float = 1.0) -> float:
-    """Peak signal-to-noise ratio ``10 log10(peak^2 / MSE)`` in dB; ``inf`` for identical inputs."""
-    mse = masked_mse(prediction, target, mask)
-    if mse == 0.0:
-        return math.inf
-    return 10.0 * math.log10(peak * peak / mse)
 
 
 def sh_sphere_image(light_sh, *, size: int = SPHERE_SIZE) -> tuple[np.ndarray, np.ndarray]:
