@@ -29,17 +29,18 @@ Weights are stored as one ``networks.npz`` (float16 wherever the round trip is w
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
-import tempfile
 import zipfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from svfri.errors import ModelError
+from svfri.errors import ModelError, OutputError
+from svfri.io.images import atomic_write_bytes
 from svfri.nets.autoencoder import build_decoder, build_encoder
 from svfri.nets.config import (
     COMPONENTS, DEFAULT_PRESET, PRESETS, ComponentConfig, NetworkConfig, get_config,
@@ -209,11 +210,11 @@ class FaceNetworks:
             manifest = {"format": WEIGHTS_FORMAT[0], "version": WEIGHTS_FORMAT[1],
                         "config": self.config.to_dict(), "models": sorted(self.models(
                             include_training=include_training))}
-            _atomic_write(directory / WEIGHTS_FILE, lambda f: np.savez_compressed(f, **arrays))
-            _atomic_write(directory / MANIFEST_FILE,
-                          lambda f: f.write(json.dumps(manifest, indent=1).encode("utf-8")))
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, **arrays)
+            atomic_write_bytes(directory / WEIGHTS_FILE, buffer.getvalue())
+            atomic_write_bytes(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
         except OSError as error:
-            from svfri.errors import OutputError
             raise OutputError(f"cannot write network weights to {directory}: {error.strerror}; "
                               "check the folder is writable") from None
         return directory / WEIGHTS_FILE
@@ -276,18 +277,6 @@ def read_manifest(directory: pathlib.Path) -> dict:
     except Exception:  # noqa: BLE001 -- any malformed config is a corrupt manifest
         raise ModelError(f"{path} holds an invalid network config; reinstall the models") from None
     return manifest
-
-
-def _atomic_write(path: pathlib.Path, write) -> None:
-    """Writes through ``write(file)`` into a temporary file in ``path``'s folder, then renames it over ``path``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-        os.replace(temporary, path)
-    except BaseException:
-        pathlib.Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _check_texture(texture) -> tf.Tensor:
