@@ -49,6 +49,16 @@ def _report_batch(result, *, as_json: bool, quiet: bool, what: str) -> None:
     sys.exit(result.exit_code)
 
 
+def _report_files(report: dict, *, as_json: bool, quiet: bool) -> None:
+    """Prints a single-folder job's report: JSON, or its notes (stderr) and the files it wrote."""
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    elif not quiet:
+        for note in report["notes"]:
+            click.echo(f"note: {note}", err=True)
+        click.echo(" ".join(report["files"]))
+
+
 @click.group(context_settings=CONTEXT)
 @click.version_option(svfri.__version__, "--version", prog_name="svfri")
 def main() -> None:
@@ -139,12 +149,7 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, yaw, pitch, s
         report = run_relight(Path(folder), hdr, out, settings)
     except SvfriError as error:
         _fail(error)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    elif not quiet:
-        for note in report["notes"]:
-            click.echo(f"note: {note}", err=True)
-        click.echo(" ".join(report["files"]))
+    _report_files(report, as_json=as_json, quiet=quiet)
 
 
 @main.command("fit", context_settings=CONTEXT)
@@ -243,12 +248,7 @@ def export_command(folder, export_format, texture_size, out, quiet, as_json):
                                                                            texture_size=texture_size))
     except SvfriError as error:
         _fail(error)
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-    elif not quiet:
-        for note in report["notes"]:
-            click.echo(f"note: {note}", err=True)
-        click.echo(" ".join(report["files"]))
+    _report_files(report, as_json=as_json, quiet=quiet)
 
 
 if __name__ == "__main__":

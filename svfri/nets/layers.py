@@ -83,7 +83,20 @@ class PixelShuffle(keras.layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
-class MapOutput(keras.layers.Layer):
+class _MapKindLayer(keras.layers.Layer):
+    """A layer parameterised by the kind of map it outputs (one of :data:`MAP_KINDS`)."""
+
+    def __init__(self, kind: str, **kwargs):
+        super().__init__(**kwargs)
+        if kind not in MAP_KINDS:
+            raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
+        self.kind = kind
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind}
+
+
+class MapOutput(_MapKindLayer):
     """Decoder head: raw ``[B, H, W, C]`` -> valid map.
 
     * ``kind="unit_interval"``: ``sigmoid(raw)`` in (0, 1) (sRGB albedo or linear specular intensity).
@@ -92,12 +105,6 @@ class MapOutput(keras.layers.Layer):
       a non-unit or inward-facing normal, and the renderer may use it as is.
     """
 
-    def __init__(self, kind: str, **kwargs):
-        super().__init__(**kwargs)
-        if kind not in MAP_KINDS:
-            raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
-        self.kind = kind
-
     def call(self, inputs):
         if self.kind == "unit_interval":
             return tf.sigmoid(inputs)
@@ -105,11 +112,8 @@ class MapOutput(keras.layers.Layer):
         vector = tf.concat([xy, tf.nn.softplus(z) + MIN_NORMAL_Z], axis=-1)
         return encode_normal(tf.math.l2_normalize(vector, axis=-1))
 
-    def get_config(self):
-        return {**super().get_config(), "kind": self.kind}
 
-
-class ResidualMapOutput(keras.layers.Layer):
+class ResidualMapOutput(_MapKindLayer):
     """Enhancer head: ``(coarse [B, h, w, C], residual [B, H, W, C]) -> enhanced [B, H, W, C]``.
 
     ``up = bilinear_resize(coarse, [H, W])``, then
@@ -121,12 +125,6 @@ class ResidualMapOutput(keras.layers.Layer):
     With ``residual = 0`` the output equals ``up`` (up to the ``eps`` clip), and it is always a valid map.
     """
 
-    def __init__(self, kind: str, **kwargs):
-        super().__init__(**kwargs)
-        if kind not in MAP_KINDS:
-            raise ValueError(f"kind must be one of {MAP_KINDS}, got {kind!r}")
-        self.kind = kind
-
     def call(self, inputs):
         coarse, residual = inputs
         size = tf.shape(residual)[1:3]
@@ -137,6 +135,3 @@ class ResidualMapOutput(keras.layers.Layer):
         vector = decode_normal(up) + residual
         vector = tf.concat([vector[..., :2], tf.maximum(vector[..., 2:3], MIN_NORMAL_Z)], axis=-1)
         return encode_normal(tf.math.l2_normalize(vector, axis=-1))
-
-    def get_config(self):
-        return {**super().get_config(), "kind": self.kind}
