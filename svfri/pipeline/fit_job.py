@@ -27,7 +27,7 @@ from svfri.bake.unwrap import unwrap_photo
 from svfri.errors import FaceTooSmallError, NotYetError
 from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
 from svfri.geometry.template import load_face_template
-from svfri.io.gltf import write_glb_from_folder
+from svfri.io.gltf import write_glb
 from svfri.io.images import atomic_write_bytes, read_photo, write_png
 from svfri.io.output_set import FaceAsset
 from svfri.io.staging import StagedOutput
@@ -70,14 +70,18 @@ def _resample(image: np.ndarray, size: int) -> np.ndarray:
     return np.clip(resized.reshape(size, size, -1), 0.0, 1.0)
 
 
-def _write_maps(folder: Path, maps: dict[str, np.ndarray], size: int) -> None:
-    write_png(folder / "albedo.png", _resample(maps["albedo"], size))
-    write_png(folder / "specular.png", _resample(maps["specular"], size)[..., 0])
+def _write_maps(folder: Path, maps: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """Writes albedo/specular/normal PNGs at ``size`` (0 = as they are); returns the maps as written."""
+    written = {"albedo": _resample(maps["albedo"], size), "specular": _resample(maps["specular"], size)}
     normal = _resample(maps["normal"], size)
     if size and normal.shape[0] != maps["normal"].shape[0]:  # keep unit vectors after resampling
         decoded = normal * 2 - 1
         normal = 0.5 * decoded / np.maximum(np.linalg.norm(decoded, axis=-1, keepdims=True), 1e-6) + 0.5
-    write_png(folder / "normal.png", normal)
+    written["normal"] = normal
+    write_png(folder / "albedo.png", written["albedo"])
+    write_png(folder / "specular.png", written["specular"][..., 0])
+    write_png(folder / "normal.png", written["normal"])
+    return written
 
 
 #: Environment variable naming another folder of network weights (``networks.npz`` + ``networks.json``).
@@ -249,13 +253,16 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
                "l1": l1(work_reconstruction, work, mask), "mask_pixels": int(mask.sum())}
     maps = outcome.fit.maps
     with StagedOutput(folder, last=COMPLETE_MARKER) as stage:
-        _write_maps(stage.path, maps, settings.resolution)
+        written = _write_maps(stage.path, maps, settings.resolution)
         write_png(stage.path / "reconstruction.png", reconstruction)
         atomic_write_bytes(stage.path / "lighting.json",
                            (json.dumps(_lighting_json(outcome.fit.light_sh), indent=1) + "\n").encode())
         if settings.report:
             _report(outcome, work_reconstruction, settings.fit.roughness, stage.path / "report.png")
-        timings = {**{"load": load_seconds}, **outcome.timings, "write": time.perf_counter() - clock}
+        asset = dataclasses.replace(asset_from_fit(outcome, settings.fit.roughness), albedo_srgb=written["albedo"],
+                                    specular=written["specular"], normal_map=written["normal"])
+        write_glb(stage.path / "face.glb", asset)
+        timings = {"load": load_seconds, **outcome.timings}
         extra = {
             "fit": {"loss_space": settings.fit.loss_space, "steps": settings.fit.steps,
                     "loss_per_step": [round(v, 7) for v in outcome.fit.loss_history],
@@ -266,9 +273,9 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
             "versions": _versions(networks),
         }
         outcome.geometry.timings = timings
-        write_geometry_outputs(outcome.geometry, stage.path, settings.geometry, extra_fit_json=extra)
-        write_glb_from_folder(stage.path)
-    total = sum(v for k, v in timings.items() if k != "optimise_per_step")
+        write_geometry_outputs(outcome.geometry, stage.path, settings.geometry, extra_fit_json=extra,
+                               write_started=clock)
+    total = sum(v for k, v in outcome.geometry.timings.items() if k != "optimise_per_step")
     return {"psnr_db": round(metrics["psnr_db"], 3), "ssim": round(metrics["ssim"], 4), "l1": round(metrics["l1"], 5),
             "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4),
             "notes": photo_notes(outcome.geometry)}

@@ -169,8 +169,12 @@ def _overlay(result: GeometryResult, template: FaceTemplate) -> np.ndarray:
 
 
 def write_geometry_outputs(result: GeometryResult, folder: Path, settings: GeometrySettings, *,
-                           extra_fit_json: dict | None = None) -> None:
-    """Writes the geometry output set into ``folder`` (which should be a staging folder)."""
+                           extra_fit_json: dict | None = None, write_started: float | None = None) -> None:
+    """Writes the geometry output set into ``folder`` (which should be a staging folder), ``fit.json`` last.
+
+    ``write_started``: ``time.perf_counter()`` when the caller began writing; the time until ``fit.json`` is
+    serialised is recorded as its ``write`` timing.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     write_obj(folder / "mesh.obj", result.vertices, result.faces, result.uv, result.normals,
               textures={"albedo": "albedo.png", "specular": "specular.png", "normal": "normal.png"})
@@ -203,6 +207,9 @@ def write_geometry_outputs(result: GeometryResult, folder: Path, settings: Geome
         "timings_seconds": {key: round(value, 4) for key, value in result.timings.items()},
     }
     fit.update(extra_fit_json or {})
+    if write_started is not None:
+        result.timings["write"] = time.perf_counter() - write_started
+        fit["timings_seconds"]["write"] = round(result.timings["write"], 4)
     atomic_write_bytes(folder / "fit.json", (json.dumps(fit, indent=2) + "\n").encode())
 
 
