@@ -1,0 +1,1 @@
+"""Geometry: face detection and mesh regression, the camera, the canonical template, subdivision, mesh operations."""

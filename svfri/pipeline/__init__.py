@@ -1,0 +1,1 @@
+"""Per-photo jobs composed from the library (geometry stage, fit, relight, export) and the batch runner."""
