@@ -37,8 +37,9 @@ at run time:
    (re-centred, rescaled to the 9 cm eye distance); subdivision, normals and
    :func:`svfri.bake.unwrap.unwrap_photo` (symmetry + Telea fill, the run-time defaults) give ``T``
    (``[texture_size, texture_size, 4]``: sRGB + visibility mask). ``texture_size`` is the largest T of the
-   network preset (128 for ``"fast"``); the loader area-resizes for smaller encoders
-   (:func:`resize_texture`), which the fit must do the same way.
+   network preset (``NetworkConfig.input_texture_size``, 128 for ``"fast"``). Training and the fit both feed this
+   one T to :class:`svfri.nets.FaceNetworks`, which resizes it for its smaller encoders itself, so both see the
+   same resampling; the loader's own area-resized copies (:func:`resize_texture`) are for other consumers.
 
 The ground-truth maps stay in the template's UV layout whatever the shape, pose and regressor error.
 
