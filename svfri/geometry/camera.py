@@ -22,7 +22,7 @@ import numpy as np
 
 from svfri.conventions import OUTER_EYE_CORNER_DISTANCE_CM
 
-__all__ = ["Camera", "camera_from_mesh_points", "project", "compose_affine"]
+__all__ = ["Camera", "camera_from_mesh_points", "framing_camera", "project", "compose_affine"]
 
 #: Face Mesh vertex indices of the outer eye corners (subject's right, subject's left).
 OUTER_EYE_CORNERS = (33, 263)
@@ -68,3 +68,37 @@ def compose_affine(pixel_to_pixel: np.ndarray, world_to_pixel: np.ndarray) -> np
     if affine.shape == (2, 3):
         affine = np.vstack([affine, [0, 0, 1]])
     return affine @ world_to_pixel
+
+
+def framing_camera(vertices: np.ndarray, *, size: int, fill: float, offset: tuple[float, float] = (0.0, 0.0)
+                   ) -> Camera:
+    """Scaled-orthographic camera framing a posed mesh in a ``size x size`` image.
+
+    The larger side of the mesh's ``(X, Y)`` bounding box spans ``fill * size`` pixels; the box centre lands at
+    the image centre moved by ``offset`` times the free margin on that axis (``offset`` components in
+    ``[-1, 1]``: 1 puts the box against the image border; ``+dx`` right, ``+dy`` down).
+
+    Args:
+      vertices: ``[V, 3]`` posed mesh, cm.
+      size: image side, pixels.
+      fill: fraction in ``(0, 1]``.
+      offset: ``(dx, dy)`` in ``[-1, 1]``.
+
+    Returns:
+      :class:`Camera` (``world_to_pixel`` as for :func:`camera_from_mesh_points`).
+    """
+    if not 0.0 < fill <= 1.0:
+        raise ValueError(f"fill must be in (0, 1], got {fill}")
+    vertices = np.asarray(vertices, dtype=np.float64)
+    low, high = vertices[:, :2].min(axis=0), vertices[:, :2].max(axis=0)
+    extent = float((high - low).max())
+    cm_per_pixel = extent / (fill * size)
+    centre = (low + high) / 2.0
+    margin = (size - (high - low) / cm_per_pixel) / 2.0                       # free pixels per side, per axis
+    target_u = size / 2.0 + offset[0] * margin[0]
+    target_v = size / 2.0 + offset[1] * margin[1]
+    world_to_pixel = np.array([
+        [1.0 / cm_per_pixel, 0.0, 0.0, target_u - centre[0] / cm_per_pixel],
+        [0.0, -1.0 / cm_per_pixel, 0.0, target_v + centre[1] / cm_per_pixel],
+        [0.0, 0.0, 0.0, 1.0]])
+    return Camera(world_to_pixel, int(size), int(size), float(cm_per_pixel))

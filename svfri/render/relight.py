@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from svfri.bake.rasterize import rasterize_gbuffer
 from svfri.bake.visibility import bake_visibility
+from svfri.geometry.camera import framing_camera as camera_framing
 from svfri.geometry.mesh_ops import vertex_normals, vertex_tangents
 from svfri.io.output_set import FaceAsset
 from svfri.math.color import linear_to_srgb_np
@@ -75,12 +76,9 @@ def view_rotation(yaw_degrees: float = 0.0, pitch_degrees: float = 0.0) -> np.nd
 
 
 def framing_camera(vertices: np.ndarray, size: int, *, margin: float = NOVEL_VIEW_MARGIN) -> np.ndarray:
-    """A ``world_to_pixel`` (orthographic along ``-Z``) that fits the vertices' ``x, y`` bounds into a square image."""
-    low, high = vertices[:, :2].min(0), vertices[:, :2].max(0)
-    centre = (low + high) / 2
-    scale = size * (1 - 2 * margin) / max(float((high - low).max()), 1e-9)
-    return np.array([[scale, 0, 0, size / 2 - scale * centre[0]], [0, -scale, 0, size / 2 + scale * centre[1]],
-                     [0, 0, 0, 1.0]])
+    """A ``world_to_pixel`` (orthographic along ``-Z``) that fits the vertices' ``x, y`` bounds, centred, into a
+    square image, leaving ``margin`` of the side free on each side (:func:`svfri.geometry.camera.framing_camera`)."""
+    return camera_framing(vertices, size=size, fill=1.0 - 2.0 * margin).world_to_pixel
 
 
 def tonemap_aces(linear: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ import math
 
 import numpy as np
 
-from svfri.geometry.camera import Camera
+from svfri.geometry.camera import framing_camera  # re-exported: the training set frames faces with it
 from svfri.geometry.mesh_ops import vertex_normals
 from svfri.synth.noise import smoothstep
 
@@ -206,40 +206,6 @@ def apply_pose(vertices: np.ndarray, pose: Pose) -> np.ndarray:
     vertices = np.asarray(vertices, dtype=np.float64)
     centred = vertices - vertices.mean(axis=0)
     return centred @ pose_rotation(pose).T
-
-
-def framing_camera(vertices: np.ndarray, *, size: int, fill: float, offset: tuple[float, float] = (0.0, 0.0)
-                   ) -> Camera:
-    """Scaled-orthographic camera framing a posed mesh in a ``size x size`` image.
-
-    The larger side of the mesh's ``(X, Y)`` bounding box spans ``fill * size`` pixels; the box centre lands at
-    the image centre moved by ``offset`` times the free margin on that axis (``offset`` components in
-    ``[-1, 1]``: 1 puts the box against the image border; ``+dx`` right, ``+dy`` down).
-
-    Args:
-      vertices: ``[V, 3]`` posed mesh, cm.
-      size: image side, pixels.
-      fill: fraction in ``(0, 1]``.
-      offset: ``(dx, dy)`` in ``[-1, 1]``.
-
-    Returns:
-      :class:`svfri.geometry.camera.Camera` (``world_to_pixel`` as in :mod:`svfri.geometry.camera`).
-    """
-    if not 0.0 < fill <= 1.0:
-        raise ValueError(f"fill must be in (0, 1], got {fill}")
-    vertices = np.asarray(vertices, dtype=np.float64)
-    low, high = vertices[:, :2].min(axis=0), vertices[:, :2].max(axis=0)
-    extent = float((high - low).max())
-    cm_per_pixel = extent / (fill * size)
-    centre = (low + high) / 2.0
-    margin = (size - (high - low) / cm_per_pixel) / 2.0                       # free pixels per side, per axis
-    target_u = size / 2.0 + offset[0] * margin[0]
-    target_v = size / 2.0 + offset[1] * margin[1]
-    world_to_pixel = np.array([
-        [1.0 / cm_per_pixel, 0.0, 0.0, target_u - centre[0] / cm_per_pixel],
-        [0.0, -1.0 / cm_per_pixel, 0.0, target_v + centre[1] / cm_per_pixel],
-        [0.0, 0.0, 0.0, 1.0]])
-    return Camera(world_to_pixel, int(size), int(size), float(cm_per_pixel))
 
 
 def regressor_error(vertices: np.ndarray, rng: np.random.Generator, *, rms_cm: float,

@@ -134,11 +134,6 @@ def _map_size(data_dir: pathlib.Path) -> int:
         raise UsageError(f"{data_dir} has no readable manifest.json; point --data at a training set folder") from None
 
 
-def _texture_size(networks: FaceNetworks) -> int:
-    config = networks.config
-    return max(config.light_size, *(config.component(c).texture_size for c in COMPONENTS))
-
-
 def _summarise(values: Mapping[str, list[float]]) -> dict[str, float]:
     return {key: float(np.mean(v)) for key, v in values.items()}
 
@@ -177,7 +172,7 @@ def evaluate_networks(networks: FaceNetworks, data_dir: str | os.PathLike, *, co
     data_dir = pathlib.Path(data_dir)
     map_size = _map_size(data_dir)
     mask = face_region_mask(map_size)
-    texture_size = _texture_size(networks)
+    texture_size = networks.config.input_texture_size
     sizes = {"texture": (texture_size,), **{c: (map_size,) for c in COMPONENTS}}
     means = _training_means(data_dir, map_size, baseline_samples)
     rows = {"networks": {}, "decoder only": {}, "baseline (training mean)": {}}
@@ -266,7 +261,7 @@ def prediction_figure(networks: FaceNetworks, data_dir: str | os.PathLike, path:
 
     data_dir = pathlib.Path(data_dir)
     map_size = _map_size(data_dir)
-    texture_size = _texture_size(networks)
+    texture_size = networks.config.input_texture_size
     sizes = {"texture": (texture_size,), **{c: (map_size,) for c in COMPONENTS}}
     batch = next(iterate_training_batches(data_dir, "test", count, component_sizes=sizes, shuffle=False))
     texture = batch[f"texture_{texture_size}"]

@@ -136,7 +136,7 @@ def stage_sizes(config: NetworkConfig, stage: str) -> dict[str, tuple[int, ...]]
     """
     if stage not in STAGES:
         raise UsageError(f"unknown training stage {stage!r}; use one of {', '.join(STAGES)}")
-    sizes: dict[str, tuple[int, ...]] = {"texture": (_texture_size(config),)}
+    sizes: dict[str, tuple[int, ...]] = {"texture": (config.input_texture_size,)}
     for c in COMPONENTS:
         part = config.component(c)
         if stage == "autoencoders":
@@ -144,10 +144,6 @@ def stage_sizes(config: NetworkConfig, stage: str) -> dict[str, tuple[int, ...]]
         elif stage == "enhancers":
             sizes[c] = (part.output_size,)
     return sizes
-
-
-def _texture_size(config: NetworkConfig) -> int:
-    return max(config.light_size, *(config.component(c).texture_size for c in COMPONENTS))
 
 
 def epoch_batches(data_dir: str | os.PathLike, split: str, batch_size: int, *, sizes: Mapping[str, tuple[int, ...]],
@@ -245,7 +241,7 @@ class Trainer:
         keras.utils.set_random_seed(self.settings.seed)
         self.config = config or get_config(self.settings.preset)
         self.networks = FaceNetworks(self.config)
-        self._texture_key = f"texture_{_texture_size(self.config)}"
+        self._texture_key = f"texture_{self.config.input_texture_size}"
         rates = self.settings.learning_rates
         self.optimizers = {stage: keras.optimizers.Adam(rates[stage]) for stage in STAGES}
         self.optimizers["discriminator"] = keras.optimizers.Adam(rates["discriminator"], beta_1=DISCRIMINATOR_BETA_1)
