@@ -19,7 +19,7 @@ import cv2
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import markdown_table, time_reference  # noqa: E402
 
-from svfri.io.images import Photo, read_photo  # noqa: E402
+from svfri.io.images import read_photo  # noqa: E402
 from svfri.native_logs import import_tensorflow  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "astronaut.png"

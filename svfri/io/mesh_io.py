@@ -69,8 +69,8 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray, uv: np.
 
     textures = textures or {}
     ks = BLENDER_NEUTRAL_SPECULAR
-    mtl = [f"# svfri skin material: albedo sRGB; specular map = linear scale on F0 0.028; normal map tangent "
-           f"space, OpenGL +Y", f"newmtl {material_name}", "Ka 0 0 0", "Kd 1 1 1", f"Ks {ks:g} {ks:g} {ks:g}",
+    mtl = ["# svfri skin material: albedo sRGB; specular map = linear scale on F0 0.028; normal map tangent "
+           "space, OpenGL +Y", f"newmtl {material_name}", "Ka 0 0 0", "Kd 1 1 1", f"Ks {ks:g} {ks:g} {ks:g}",
            f"Ns {blender_ns(roughness):.1f}", f"Ni {MTL_SKIN_IOR:g}", f"Pr {float(roughness):.4f}", "Pm 0", "d 1",
            "illum 2"]
     if "albedo" in textures:
