@@ -17,6 +17,7 @@ import click
 
 import svfri
 from svfri.errors import SvfriError
+from svfri.fitting.settings import FitSettings, RefineSettings
 from svfri.native_logs import import_tensorflow
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -170,9 +171,15 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, yaw, pitch, s
               help="Where TensorFlow runs.")
 @click.option("--save-every", default=0, show_default=True, type=click.IntRange(min=0),
               help="Also write the maps every N steps into OUT/steps/ as the fit goes.")
+@click.option("--latent-prior", default=FitSettings.latent_prior_weight, show_default=True,
+              type=click.FloatRange(min=0), help="Weight of |z - z_encoder|^2: keeps the maps near the networks' "
+              "prediction while the light moves (0 = the paper's unregularised fit).")
+@click.option("--refine-steps", default=RefineSettings.steps, show_default=True, type=click.IntRange(0, 100000),
+              help="Detail refinement steps on the albedo texels after the latent fit (0 = off).")
 @click.option("--no-report", is_flag=True, help="Skip report.png (saves ~2 s per photo).")
 def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, debug, steps, learning_rate,
-                resolution, texture_size, loss_space, seed, device, save_every, no_report):
+                resolution, texture_size, loss_space, seed, device, save_every, latent_prior, refine_steps,
+                no_report):
     """Reconstruct: photo -> albedo, specular, normal maps, SH lighting and mesh (the full output set).
 
     INPUTS are photo files, folders or glob patterns; several inputs get one sub-folder each under --out.
@@ -180,7 +187,6 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
     tf = import_tensorflow()
     from tqdm import tqdm
 
-    from svfri.fitting.optimise import FitSettings
     from svfri.geometry.face_models import ensure_face_models
     from svfri.pipeline.batch import run_batch
     from svfri.pipeline.fit_job import FitJobSettings, load_networks, run_fit
@@ -199,11 +205,12 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
         load_networks()
         settings = FitJobSettings(
             geometry=GeometrySettings(face_index=face_index, texture_size=texture_size, seed=seed),
-            fit=FitSettings(steps=steps, learning_rate=learning_rate, loss_space=loss_space),
-            resolution=resolution, save_every=save_every, report=not no_report)
+            fit=FitSettings(steps=steps, learning_rate=learning_rate, loss_space=loss_space,
+                            latent_prior_weight=latent_prior),
+            refine=RefineSettings(steps=refine_steps), resolution=resolution, save_every=save_every, report=not no_report)
 
         def job(photo, folder):
-            bar = tqdm(total=steps, desc=photo.name, unit="step", leave=False, disable=quiet or as_json)
+            bar = tqdm(total=steps + refine_steps, desc=photo.name, unit="step", leave=False, disable=quiet or as_json)
             try:
                 return run_fit(photo, folder, settings,
                                on_step=lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.5f}")))

@@ -7,6 +7,10 @@ Usage (from the repository root, after the networks are installed in ``models/ne
 Writes ``docs/images/sample_report.png`` (the fit's one-page report) and ``docs/images/relit_strip.png``: the photo,
 the reconstruction, then the fitted face relit from the front (novel view, yaw 20 degrees) under each environment of
 :data:`ENVIRONMENTS` (the full CC0 set from ``python -m precompute.fetch_hdris`` when cached, else the two samples).
+Also ``docs/images/real_portraits.png``: every portrait of :data:`PORTRAITS` (``samples/``, public domain) as
+photo | reconstruction | albedo (UV) | relit under two sample environments, with the face-mask PSNR, and
+``docs/images/real_portraits.json`` with each fit's metrics and timings.
+Every environment is exposed by :func:`svfri.render.environment.metering_exposure_ev` (mean luminance 1).
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from svfri.native_logs import import_tensorflow
 #: Environments of the strip: held-out and training maps of different character (studio, indoor, sunny, sunset).
 ENVIRONMENTS = ("studio", "lobby", "sunset", "park", "city", "night")
 _TILE = 256
+#: Real portraits fitted for ``real_portraits.png`` (``samples/PROVENANCE.md``).
+PORTRAITS = ("astronaut.png", "grace_hopper.jpg", "obama_2012.jpg", "obama_2009_stage_light.jpg",
+             "biden_2010_full_length.jpg")
+#: Fraction of the landmarks' bounding box added on each side of a portrait's face crop.
+_CROP_MARGIN = 0.35
 _YAW_DEGREES = 20.0
-#: Rec. 709 luminance weights of linear RGB.
-_LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
@@ -36,12 +43,75 @@ def _label(image: np.ndarray, text: str) -> np.ndarray:
     return tile
 
 
+def _face_crop(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Square crop around the 68 landmarks (``[68, 2]`` photo pixels), :data:`_CROP_MARGIN` added each side."""
+    low, high = points.min(axis=0), points.max(axis=0)
+    centre, half = (low + high) / 2, (high - low).max() * (0.5 + _CROP_MARGIN)
+    x0, y0 = int(max(centre[0] - half, 0)), int(max(centre[1] - half, 0))
+    x1, y1 = int(min(centre[0] + half, image.shape[1])), int(min(centre[1] + half, image.shape[0]))
+    return cv2.resize(image[y0:y1, x0:x1], (_TILE, _TILE), interpolation=cv2.INTER_AREA)
+
+
+def real_portraits(out: pathlib.Path, steps: int) -> list[dict]:
+    """Fits every portrait of :data:`PORTRAITS` and writes ``real_portraits.png`` / ``.json`` (module docstring)."""
+    import json
+
+    from svfri.data.hdri import sample_hdri_path
+    from svfri.fitting.optimise import FitSettings
+    from svfri.io.hdr import read_environment
+    from svfri.io.images import read_photo
+    from svfri.io.output_set import load_face_asset
+    from svfri.pipeline.fit_job import REPORT_HDRIS, FitJobSettings, run_fit
+    from svfri.pipeline.relight_job import render_view
+    from svfri.render.environment import metering_exposure_ev
+    from svfri.render.relight import environment_lighting, tonemap_aces
+
+    lightings = {}
+    for name in REPORT_HDRIS:
+        environment = read_environment(sample_hdri_path(name))
+        lightings[name] = environment_lighting(environment, exposure_ev=metering_exposure_ev(environment))
+    rows, records = [], []
+    with tempfile.TemporaryDirectory() as temporary:
+        for name in PORTRAITS:
+            sample = pathlib.Path("samples") / name
+            folder = pathlib.Path(temporary) / sample.stem
+            metrics = run_fit(sample, folder, FitJobSettings(fit=FitSettings(steps=steps)))
+            fit_json = json.loads((folder / "fit.json").read_text())
+            records.append({"photo": name, **metrics, "timings_seconds": fit_json["timings_seconds"]})
+            points = np.asarray(json.loads((folder / "landmarks.json").read_text())["points"], np.float64)
+            photo = read_photo(sample).to_float()
+            reconstruction = cv2.imread(str(folder / "reconstruction.png"))[..., ::-1].astype(np.float32) / 255
+            scale = reconstruction.shape[1] / photo.shape[1]       # reconstruction.png may be shrunk
+            albedo = cv2.imread(str(folder / "albedo.png"))[..., ::-1].astype(np.float32) / 255
+            side = albedo.shape[0]
+            albedo = albedo[side // 8: side - side // 8, side // 8: side - side // 8]
+            tiles = [_label(_face_crop(photo, points), name.rsplit(".", 1)[0][:22]),
+                     _label(_face_crop(reconstruction, points * scale), f"fit {metrics['psnr_db']:.1f} dB"),
+                     _label(cv2.resize(albedo, (_TILE, _TILE), interpolation=cv2.INTER_AREA), "albedo")]
+            asset = load_face_asset(folder)
+            for light_name, lighting in lightings.items():
+                radiance, coverage, _ = render_view(asset, lighting, yaw=_YAW_DEGREES, pitch=0.0, size=_TILE)
+                display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
+                tiles.append(_label(display * coverage[..., None] + 0.45 * (1 - coverage[..., None]),
+                                    f"relit: {light_name}"))
+            rows.append(np.concatenate(tiles, axis=1))
+            print(f"{name}: {metrics}", flush=True)
+    cv2.imwrite(str(out / "real_portraits.png"), np.concatenate(rows, axis=0)[..., ::-1])
+    (out / "real_portraits.json").write_text(json.dumps(records, indent=1) + "\n")
+    return records
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("docs/images"))
     parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--only", choices=["sample", "portraits"], default=None, help="make one of the two sets")
     args = parser.parse_args(argv)
     import_tensorflow()
+    if args.only != "sample":
+        real_portraits(args.out, args.steps)
+        if args.only == "portraits":
+            return
     from svfri.data.hdri import SAMPLE_HDRIS, hdri_path, sample_hdri_path
     from svfri.errors import HdrError
     from svfri.io.hdr import read_environment
@@ -49,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     from svfri.fitting.optimise import FitSettings
     from svfri.pipeline.fit_job import FitJobSettings, run_fit
     from svfri.pipeline.relight_job import render_view
+    from svfri.render.environment import metering_exposure_ev
     from svfri.render.relight import environment_lighting, tonemap_aces
 
     sample = pathlib.Path("samples/astronaut.png")
@@ -70,9 +141,7 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 path = sample_hdri_path(name)
             environment = read_environment(path)
-            # Auto-exposure: scale each map so its mean radiance (luminance) is 1, like a camera metering the scene.
-            mean_luminance = float((environment.mean(axis=(0, 1)) * _LUMINANCE).sum())
-            lighting = environment_lighting(environment, exposure_ev=-float(np.log2(max(mean_luminance, 1e-6))))
+            lighting = environment_lighting(environment, exposure_ev=metering_exposure_ev(environment))
             radiance, coverage, _ = render_view(asset, lighting, yaw=_YAW_DEGREES, pitch=0.0, size=_TILE)
             display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
             tiles.append(_label(display * coverage[..., None] + 0.45 * (1 - coverage[..., None]), name))

@@ -15,7 +15,7 @@ from svfri_cli.main import main
 
 FIT_FILES = ("face.glb", "albedo.png", "specular.png", "normal.png", "mesh.obj", "mesh.mtl", "visibility.npz", "lighting.json",
              "landmarks.json", "reconstruction.png", "fit.json", "report.png", "texture.png", "overlay.png")
-FIT_ARGS = ["--steps", "4", "--texture-size", "128"]
+FIT_ARGS = ["--steps", "4", "--refine-steps", "5", "--texture-size", "128"]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,10 @@ def test_output_contract(fitted):
     for name in FIT_FILES:
         assert (out / name).is_file(), name
     fit = json.loads((out / "fit.json").read_text())
-    assert len(fit["fit"]["loss_per_step"]) == 4
+    assert len(fit["fit"]["loss_per_step"]) == 4 and fit["fit"]["latent_prior_weight"] > 0
+    assert fit["refine"]["steps"] == 5 and len(fit["refine"]["data_loss_per_step"]) == 5
+    assert fit["refine"]["data_loss_per_step"][-1] < fit["refine"]["data_loss_per_step"][0]
+    assert "refine" in fit["timings_seconds"]
     assert set(fit["metrics_face_mask"]) >= {"psnr_db", "ssim", "l1"}
     assert {"detect_mesh", "bake", "encode", "optimise", "write"} <= set(fit["timings_seconds"])
     assert fit["versions"]["tensorflow"] and fit["camera"]["world_to_pixel"]
@@ -110,3 +113,14 @@ def test_without_weights_fit_says_not_yet(tmp_path, monkeypatch, sample_photo):
     monkeypatch.setenv(NETWORKS_DIR_ENV, str(tmp_path / "nothing-here"))
     result = CliRunner().invoke(main, ["fit", str(sample_photo), "--out", str(tmp_path / "o")])
     assert result.exit_code == NotYetError.exit_code and "no trained network weights" in result.stderr
+
+
+def test_refinement_can_be_switched_off_and_bad_values_are_refused(tmp_path, use_tiny, sample_photo):
+    out = tmp_path / "plain"
+    result = CliRunner().invoke(main, ["fit", str(sample_photo), "--out", str(out), "--steps", "2",
+                                       "--refine-steps", "0", "--texture-size", "64", "--no-report", "-q"])
+    assert result.exit_code == 0, result.output
+    fit = json.loads((out / "fit.json").read_text())
+    assert fit["refine"] == {"steps": 0} and "refine" not in fit["timings_seconds"]
+    bad = CliRunner().invoke(main, ["fit", str(sample_photo), "--out", str(tmp_path / "bad"), "--latent-prior", "-1"])
+    assert bad.exit_code == 2 and "--latent-prior" in bad.output

@@ -258,3 +258,18 @@ def test_roughness_levels_are_validated():
         PrefilteredEnvironment(levels=(np.ones((4, 8, 3)), np.ones((4, 8, 3))), roughness=(0.1, 0.5))
     with pytest.raises(ValueError, match="one roughness value per level"):
         PrefilteredEnvironment(levels=(np.ones((4, 8, 3)),), roughness=(0.0, 0.5))
+
+
+def test_metering_exposure_brings_mean_luminance_to_one():
+    from svfri.render.environment import equirect_solid_angles, metering_exposure_ev
+
+    constant = np.full((32, 64, 3), 4.0, np.float32)
+    assert np.isclose(metering_exposure_ev(constant), -2.0)
+    rng = np.random.default_rng(3)
+    env = rng.gamma(0.5, 2.0, (32, 64, 3)).astype(np.float32)
+    exposed = apply_exposure(env, metering_exposure_ev(env))
+    weights = equirect_solid_angles(32, 64, dtype=np.float64)
+    luminance = exposed.astype(np.float64) @ np.array([0.2126, 0.7152, 0.0722])
+    assert np.isclose((luminance * weights).sum() / (4 * np.pi), 1.0, rtol=1e-3)
+    with pytest.raises(ValueError, match="no positive light"):
+        metering_exposure_ev(np.zeros((8, 16, 3), np.float32))

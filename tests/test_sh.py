@@ -293,3 +293,20 @@ def test_prefiltered_radiance_at_zero_roughness_is_the_radiance():
     # Roughness 1 equals the normalised irradiance (the lobe is a clamped cosine about R).
     np.testing.assert_allclose(sh.ggx_prefiltered_sh_radiance(light, direction, 1.0).numpy(),
                                sh.irradiance_sh(light, direction).numpy() / math.pi, atol=1e-9)
+
+
+def test_lanczos_window_golden_values_and_less_ringing():
+    from svfri.math.sh import lanczos_sigma_factors, sh_basis_np, window_sh
+
+    sigma = lanczos_sigma_factors()
+    assert np.allclose(sigma, [1.0, np.sin(np.pi / 3) / (np.pi / 3), np.sin(2 * np.pi / 3) / (2 * np.pi / 3)])
+    assert np.allclose(sigma, [1.0, 0.826993, 0.413497], atol=1e-6)
+    # A point light along +Z: its order-2 expansion rings negative on the far side; the window shrinks the lobe.
+    light = sh_basis_np(np.array([0.0, 0.0, 1.0]))[:, None]                        # [9, 1]
+    far = sh_basis_np(np.array([0.0, 0.0, -1.0]))
+    side = sh_basis_np(np.array([1.0, 0.0, 0.0]))
+    raw_far, windowed_far = float(far @ light[:, 0]), float(far @ window_sh(light)[:, 0])
+    raw_side, windowed_side = float(side @ light[:, 0]), float(side @ window_sh(light)[:, 0])
+    assert min(raw_far, raw_side) < 0.0
+    assert min(windowed_far, windowed_side) > min(raw_far, raw_side)
+    assert np.allclose(window_sh(light)[0], light[0])                               # the DC term is kept

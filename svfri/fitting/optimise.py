@@ -35,6 +35,8 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from svfri.fitting.adam import ADAM_EPSILON, adam_update
+from svfri.fitting.settings import DEFAULT_ROUGHNESS, LOSS_SPACES, FitSettings
 from svfri.geometry.template import FaceTemplate
 from svfri.math.color import linear_to_srgb, srgb_to_linear_np
 from svfri.nets import COMPONENTS, FaceNetworks
@@ -50,29 +52,12 @@ __all__ = ["FitSettings", "FitResult", "LatentFitter", "pixel_weights", "fit_lat
 MIN_VIEW_COSINE = 0.25
 #: Template regions left out of the loss (not skin).
 EXCLUDED_REGIONS = ("eyes", "mouth_interior")
-#: Perceptual roughness of skin used by the fit (held fixed; Weyrich et al. 2006 measured ~0.3-0.5 for faces).
-DEFAULT_ROUGHNESS = 0.45
-LOSS_SPACES = ("srgb", "linear")
 #: Fraction of the steps after which outlier pixels (occluders) are dropped from the loss; 0 disables it.
 OUTLIER_REJECTION_FRACTION = 0.3
 #: Robust z-score above which a pixel's residual counts as an outlier.
 OUTLIER_MAD_FACTOR = 3.5
 #: MAD to standard deviation for a normal distribution.
 _MAD_TO_SIGMA = 1.4826
-#: Adam's denominator guard (Kingma & Ba 2015 default).
-ADAM_EPSILON = 1e-7
-
-
-@dataclasses.dataclass(frozen=True)
-class FitSettings:
-    steps: int = 150
-    learning_rate: float = 0.1
-    beta_1: float = 0.9
-    beta_2: float = 0.999
-    loss_space: str = "srgb"
-    roughness: float = DEFAULT_ROUGHNESS
-    enhance: bool = True
-    reject_outliers: bool = True
 
 
 @dataclasses.dataclass
@@ -108,11 +93,7 @@ def _to_numpy_maps(maps: dict) -> dict[str, np.ndarray]:
 class LatentFitter:
     """The fit's compiled step, built once per (networks, settings) and reused for every photo of a batch.
 
-    Adam (Kingma & Ba 2015, Algorithm 1) is written out here rather than taken from Keras so that its state can be
-    reset between photos without retracing::
-
-        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
-        z <- z - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    Adam is :func:`svfri.fitting.adam.adam_update`, whose state is reset between photos without retracing.
     """
 
     def __init__(self, networks: FaceNetworks, settings: FitSettings = FitSettings()):
@@ -124,6 +105,7 @@ class LatentFitter:
         self.latents = {c: tf.Variable(tf.zeros([1, config.component(c).latent_size]), name=f"z_{c}")
                         for c in COMPONENTS}
         self.light = tf.Variable(tf.zeros([9, 3]), name="z_e")
+        self.initial_latents = {c: tf.Variable(tf.zeros_like(self.latents[c]), trainable=False) for c in COMPONENTS}
         self.trainable = [self.latents[c] for c in COMPONENTS] + [self.light]
         self._first_moment = [tf.Variable(tf.zeros_like(v)) for v in self.trainable]
         self._second_moment = [tf.Variable(tf.zeros_like(v)) for v in self.trainable]
@@ -144,15 +126,14 @@ class LatentFitter:
             if settings.loss_space == "srgb":
                 predicted = linear_to_srgb(tf.clip_by_value(radiance, 0.0, 1.0))
             loss = tf.reduce_sum(weights * tf.square(predicted - target)) / weight_sum
+            if settings.latent_prior_weight:
+                loss += settings.latent_prior_weight * tf.add_n(
+                    [tf.reduce_mean(tf.square(self.latents[c] - self.initial_latents[c])) for c in COMPONENTS])
         gradients = tape.gradient(loss, self.trainable)
         self._iteration.assign_add(1.0)
-        correction_1 = 1.0 - tf.pow(settings.beta_1, self._iteration)
-        correction_2 = 1.0 - tf.pow(settings.beta_2, self._iteration)
         for variable, gradient, m, v in zip(self.trainable, gradients, self._first_moment, self._second_moment):
-            m.assign(settings.beta_1 * m + (1.0 - settings.beta_1) * gradient)
-            v.assign(settings.beta_2 * v + (1.0 - settings.beta_2) * tf.square(gradient))
-            variable.assign_sub(settings.learning_rate * (m / correction_1)
-                                / (tf.sqrt(v / correction_2) + ADAM_EPSILON))
+            adam_update(variable, gradient, m, v, self._iteration, settings.learning_rate, settings.beta_1,
+                        settings.beta_2)
         return loss
 
     def fit(self, gbuffer: GBuffer, texture: np.ndarray, photo_srgb: np.ndarray, template: FaceTemplate, *,
@@ -177,6 +158,7 @@ class LatentFitter:
         initial_maps = _to_numpy_maps(networks.decode(latents, skips, textures, enhance=settings.enhance))
         for component in COMPONENTS:
             self.latents[component].assign(latents[component])
+            self.initial_latents[component].assign(latents[component])
         self.light.assign(initial_light)
         for moment in self._first_moment + self._second_moment:
             moment.assign(tf.zeros_like(moment))

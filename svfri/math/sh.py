@@ -35,6 +35,7 @@ import tensorflow as tf
 from svfri.math.sampling import sphere_quadrature_np
 
 __all__ = [
+    "lanczos_sigma_factors", "window_sh",
     "SH_COEFFICIENT_COUNT", "SH_BAND_OF_COEFFICIENT", "SH_C0", "SH_C1", "SH_C2_XY", "SH_C2_ZZ", "SH_C2_XX_YY",
     "sh_basis_np",
     "SH_BAND_COUNT", "CLAMPED_COSINE_BAND_FACTORS", "CLAMPED_COSINE_COEFFICIENT_FACTORS", "TFG_TO_SVFRI_SIGN",
@@ -262,6 +263,25 @@ def occluded_diffuse_radiance(light_sh: tf.Tensor, visibility_sh: tf.Tensor, nor
     else:
         per_visibility = tf.einsum("...k,...jkc->...jc", cosine, transfer)
     return tf.reduce_sum(visibility_sh[..., :, None] * per_visibility, axis=-2)
+
+
+def lanczos_sigma_factors(band_count: int = SH_BAND_COUNT) -> np.ndarray:
+    """Lanczos sigma factors ``sigma_l = sinc(l / L) = sin(pi l / L) / (pi l / L)``, ``L = band_count``, per band
+    ``l = 0 .. L - 1`` (``[L]``; ``sigma_0 = 1``; for order 2: 1, 0.827, 0.413).
+
+    Windowing SH coefficients by ``sigma_l`` trades a little blur for much less ringing (Gibbs overshoot) of a
+    truncated expansion: Sloan 2008, "Stupid Spherical Harmonics (SH) Tricks", section "Windowing"; the Lanczos
+    sigma factors are Lanczos 1956, "Applied Analysis", ch. IV.
+    """
+    bands = np.arange(band_count, dtype=np.float64)
+    return np.sinc(bands / band_count)
+
+
+def window_sh(sh: np.ndarray, sigma: np.ndarray | None = None) -> np.ndarray:
+    """``sh [..., 9, C]`` with band ``l``'s coefficients scaled by ``sigma[l]`` (default :func:`lanczos_sigma_factors`)."""
+    sigma = lanczos_sigma_factors() if sigma is None else np.asarray(sigma, np.float64)
+    per_coefficient = sigma[np.asarray(SH_BAND_OF_COEFFICIENT)]
+    return np.asarray(sh) * per_coefficient[:, None]
 
 
 def sh_rotation_matrix(rotation: tf.Tensor) -> tf.Tensor:

@@ -26,6 +26,7 @@ from svfri.assets import NETWORKS_SUBDIR, models_dir
 from svfri.bake.unwrap import unwrap_photo
 from svfri.errors import FaceTooSmallError, NotYetError
 from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
+from svfri.fitting.refine import AlbedoRefiner, RefineResult, RefineSettings
 from svfri.geometry.template import load_face_template
 from svfri.io.gltf import write_glb
 from svfri.io.images import atomic_write_bytes, read_photo, write_png
@@ -53,10 +54,12 @@ _SH_ORDER_NAMES = ["Y00", "Y1-1", "Y10", "Y11", "Y2-2", "Y2-1", "Y20", "Y21", "Y
 @dataclasses.dataclass(frozen=True)
 class FitJobSettings:
     """``resolution``: side of the written maps (resampled from the networks' own sizes when different; 0 keeps
-    them); ``save_every``: write the maps every N steps into ``steps/`` of the output folder as the fit goes."""
+    them); ``save_every``: write the maps every N steps into ``steps/`` of the output folder as the fit goes;
+    ``refine``: the detail refinement after the latent fit (:mod:`svfri.fitting.refine`; ``steps=0`` skips it)."""
 
     geometry: GeometrySettings = GeometrySettings()
     fit: FitSettings = FitSettings()
+    refine: RefineSettings = RefineSettings()
     resolution: int = 0
     save_every: int = 0
     report: bool = True
@@ -111,11 +114,31 @@ def _fitter(networks, settings: FitSettings) -> LatentFitter:
     return LatentFitter(networks, settings)
 
 
+@functools.lru_cache(maxsize=4)
+def _refiner(size: int, settings: RefineSettings, loss_space: str) -> AlbedoRefiner:
+    """One compiled refinement per map size and settings, reused across a batch."""
+    return AlbedoRefiner(size, settings, loss_space)
+
+
 @dataclasses.dataclass
 class FitOutcome:
+    """Geometry, the latent fit, and the detail refinement (``None`` when skipped); ``maps`` and ``radiance`` are
+    the final ones (the refined albedo with the latent fit's specular and normal maps)."""
+
     geometry: GeometryResult
     fit: FitResult
     timings: dict
+    refine: RefineResult | None = None
+
+    @property
+    def maps(self) -> dict[str, np.ndarray]:
+        if self.refine is None:
+            return self.fit.maps
+        return {**self.fit.maps, "albedo": self.refine.albedo}
+
+    @property
+    def radiance(self) -> np.ndarray:
+        return self.fit.radiance if self.refine is None else self.refine.radiance
 
 
 def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callable[[int, float], None] | None = None,
@@ -137,12 +160,26 @@ def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callab
     timings["encode"] = result.seconds_encode
     timings["optimise"] = time.perf_counter() - clock - result.seconds_encode
     timings["optimise_per_step"] = result.seconds_per_step
-    return FitOutcome(geometry, result, timings)
+    refined = None
+    if settings.refine.steps:
+        size = result.maps["albedo"].shape[0]
+        first = settings.fit.steps
+
+        def refine_step(step: int, loss: float) -> None:
+            if on_step is not None:
+                on_step(first + step, loss)
+
+        refined = _refiner(size, settings.refine, settings.fit.loss_space).refine(
+            geometry.gbuffer, geometry.work_image, albedo_srgb=result.maps["albedo"], specular=result.maps["specular"],
+            normal=result.maps["normal"], light_sh=result.light_sh, roughness=settings.fit.roughness,
+            weights=result.weights, face_region=template.region_masks["face"], on_step=refine_step)
+        timings["refine"] = refined.seconds
+    return FitOutcome(geometry, result, timings, refined)
 
 
 def asset_from_fit(outcome: FitOutcome, roughness: float) -> FaceAsset:
     """The fitted face as an in-memory :class:`FaceAsset` (for relights)."""
-    g, maps = outcome.geometry, outcome.fit.maps
+    g, maps = outcome.geometry, outcome.maps
     return FaceAsset(vertices=g.vertices, faces=g.faces, uv=g.uv, visibility_sh=g.visibility_sh.astype(np.float64),
                      bent_normal=g.bent_normal.astype(np.float64), albedo_srgb=maps["albedo"],
                      specular=maps["specular"], normal_map=maps["normal"], roughness=roughness,
@@ -153,7 +190,7 @@ def asset_from_fit(outcome: FitOutcome, roughness: float) -> FaceAsset:
 def _reconstruction(outcome: FitOutcome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(work-image render over the work image, the photo with it pasted in, the metric mask) — sRGB floats."""
     g = outcome.geometry
-    rendered = linear_to_srgb_np(np.clip(outcome.fit.radiance, 0.0, 1.0))
+    rendered = linear_to_srgb_np(np.clip(outcome.radiance, 0.0, 1.0))
     work = g.gbuffer.scatter(rendered.astype(np.float32), background=g.work_image)
     coverage = g.gbuffer.mask().astype(np.float32)
     mask = g.gbuffer.scatter((outcome.fit.weights >= METRIC_MASK_THRESHOLD)[:, None], background=False)[..., 0]
@@ -191,16 +228,18 @@ def _report(outcome: FitOutcome, work_reconstruction: np.ndarray, roughness: flo
     from svfri.data.hdri import sample_hdri_path
     from svfri.io.hdr import read_environment
     from svfri.pipeline.relight_job import render_view
+    from svfri.render.environment import metering_exposure_ev
     from svfri.render.relight import environment_lighting, tonemap_aces
 
     asset = asset_from_fit(outcome, roughness)
     relights = []
     for name in REPORT_HDRIS:
-        lighting = environment_lighting(read_environment(sample_hdri_path(name)))
+        environment = read_environment(sample_hdri_path(name))
+        lighting = environment_lighting(environment, exposure_ev=metering_exposure_ev(environment))
         radiance, coverage, _ = render_view(asset, lighting, yaw=0.0, pitch=0.0, size=256)
         display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
         relights.append((name, display * coverage[..., None] + 0.45 * (1 - coverage[..., None])))
-    maps = outcome.fit.maps
+    maps = outcome.maps
     panels = [("photo (face crop)", outcome.geometry.work_image), ("reconstruction", work_reconstruction),
               ("albedo", maps["albedo"]), ("specular", maps["specular"][..., 0]), ("normal", maps["normal"])]
     panels += [(f"relit: {name}", image) for name, image in relights]
@@ -210,7 +249,13 @@ def _report(outcome: FitOutcome, work_reconstruction: np.ndarray, roughness: flo
         axis.set_title(title)
         axis.axis("off")
     curve = axes.ravel()[-1]
-    curve.plot(np.arange(1, len(outcome.fit.loss_history) + 1), outcome.fit.loss_history)
+    latent_steps = len(outcome.fit.loss_history)
+    curve.plot(np.arange(1, latent_steps + 1), outcome.fit.loss_history, label="latent codes")
+    if outcome.refine is not None:
+        refine_losses = outcome.refine.data_loss_history
+        curve.plot(np.arange(latent_steps + 1, latent_steps + len(refine_losses) + 1), refine_losses,
+                   label="detail refinement")
+        curve.legend(fontsize=8)
     curve.set_yscale("log")
     curve.set_xlabel("step")
     curve.set_ylabel("masked L2")
@@ -221,6 +266,14 @@ def _report(outcome: FitOutcome, work_reconstruction: np.ndarray, roughness: flo
     figure.savefig(buffer, format="png", dpi=72)
     plt.close(figure)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def _refine_json(settings: RefineSettings, refined: RefineResult | None) -> dict:
+    record = {"steps": settings.steps, **({} if not settings.steps else dataclasses.asdict(settings))}
+    if refined is not None:
+        record["data_loss_per_step"] = [round(v, 7) for v in refined.data_loss_history]
+        record["mean_abs_log_ratio"] = round(float(np.abs(refined.log_ratio).mean()), 5)
+    return record
 
 
 def _versions(networks) -> dict:
@@ -251,7 +304,7 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
         raise FaceTooSmallError("no part of the face is seen frontally enough to fit; use a more frontal photo")
     metrics = {"psnr_db": psnr(work_reconstruction, work, mask), "ssim": ssim(work_reconstruction, work, mask),
                "l1": l1(work_reconstruction, work, mask), "mask_pixels": int(mask.sum())}
-    maps = outcome.fit.maps
+    maps = outcome.maps
     with StagedOutput(folder, last=COMPLETE_MARKER) as stage:
         written = _write_maps(stage.path, maps, settings.resolution)
         write_png(stage.path / "reconstruction.png", reconstruction)
@@ -267,7 +320,9 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
             "fit": {"loss_space": settings.fit.loss_space, "steps": settings.fit.steps,
                     "loss_per_step": [round(v, 7) for v in outcome.fit.loss_history],
                     "outlier_pixels_dropped": outcome.fit.outlier_pixels,
+                    "latent_prior_weight": settings.fit.latent_prior_weight,
                     "initial_light_sh": np.round(outcome.fit.initial_light_sh, 6).tolist()},
+            "refine": _refine_json(settings.refine, outcome.refine),
             "metrics_face_mask": {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()},
             "material": {"roughness": settings.fit.roughness, "specular_f0_scale": 0.028},
             "versions": _versions(networks),

@@ -28,7 +28,7 @@ from svfri.math.sh import SH_C0, SH_C1, SH_C2_XX_YY, SH_C2_XY, SH_C2_ZZ
 __all__ = [
     "DEFAULT_ROUGHNESS_LEVELS", "PREFILTER_BASE_WIDTH", "PREFILTER_MIN_WIDTH", "PREFILTER_SOURCE_RATIO",
     "equirect_directions", "equirect_solid_angles", "equirect_uv_to_direction", "direction_to_equirect_uv",
-    "sample_environment", "resize_environment", "rotate_environment", "apply_exposure", "equirect_sh_integrals",
+    "sample_environment", "resize_environment", "rotate_environment", "apply_exposure", "metering_exposure_ev", "equirect_sh_integrals",
     "environment_to_sh",
     "ggx_prefilter_reference", "PrefilteredEnvironment",
 ]
@@ -236,6 +236,23 @@ def apply_exposure(env: np.ndarray, ev: float) -> np.ndarray:
     if not np.issubdtype(env.dtype, np.floating):
         env = env.astype(np.float32)
     return (env * (2.0 ** float(ev))).astype(env.dtype)
+
+def metering_exposure_ev(env: np.ndarray) -> float:
+    """Exposure (stops) that brings the map's mean radiance luminance over the sphere to 1, as a camera metering the
+    whole scene would: ``ev = -log2(sum_i Y(L_i) dOmega_i / 4 pi)``, ``Y`` the Rec. 709 / sRGB luminance weights.
+    Under the exposed map an unoccluded white Lambertian surface averages an outgoing radiance of about 1.
+
+    Raises:
+      ValueError: the map has no positive light.
+    """
+    from svfri.math.colorimetry import SRGB_TO_XYZ
+
+    env = np.asarray(env, np.float64)
+    solid_angles = equirect_solid_angles(env.shape[0], env.shape[1], dtype=np.float64)
+    mean = float(np.einsum("hwc,c,hw->", env, SRGB_TO_XYZ[1], solid_angles) / (4.0 * np.pi))
+    if not mean > 0.0:
+        raise ValueError("the environment map has no positive light to meter")
+    return -float(np.log2(mean))
 
 
 def _sh_integral_factors(height: int, width: int) -> list:

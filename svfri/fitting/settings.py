@@ -1,0 +1,66 @@
+"""Settings of the fit's two stages, in a module without TensorFlow so the CLI can show their defaults cheaply."""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["FitSettings", "RefineSettings", "DEFAULT_ROUGHNESS", "LOSS_SPACES"]
+
+#: Perceptual roughness of skin used by the fit (held fixed; Weyrich et al. 2006 measured ~0.3-0.5 for faces).
+DEFAULT_ROUGHNESS = 0.45
+#: Spaces in which render and photo can be compared.
+LOSS_SPACES = ("srgb", "linear")
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSettings:
+    """The latent fit's settings (:mod:`svfri.fitting.optimise`): Adam's ``steps``, ``learning_rate`` and betas, the
+    loss's comparison space (:data:`LOSS_SPACES`), the fixed skin ``roughness``, whether the enhancers run in the
+    loop, the one round of outlier rejection, and ``latent_prior_weight`` ``lambda`` of the prior
+    ``lambda * sum_c mean((z_c - z_c^encoder)^2)`` over the map codes (0 = the paper's unregularised fit).
+    """
+
+    steps: int = 150
+    learning_rate: float = 0.1
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    loss_space: str = "srgb"
+    roughness: float = DEFAULT_ROUGHNESS
+    enhance: bool = True
+    reject_outliers: bool = True
+    latent_prior_weight: float = 1e-3
+
+    def __post_init__(self):
+        if self.loss_space not in LOSS_SPACES:
+            raise ValueError(f"loss_space must be one of {LOSS_SPACES}, got {self.loss_space!r}")
+        if self.steps < 0 or self.latent_prior_weight < 0:
+            raise ValueError("steps and latent_prior_weight must be >= 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class RefineSettings:
+    """Settings of the detail refinement (:mod:`svfri.fitting.refine`). ``steps = 0`` turns the stage off.
+
+    Attributes:
+      steps: Adam steps on ``delta``.
+      learning_rate: Adam step size (``delta`` is a log-ratio, so 0.05 is a 5 % albedo change per step at most).
+      prior_weight: ``lambda_prior``.
+      smooth_weight: ``lambda_smooth`` (gradients in ``delta`` per texel).
+      lowpass_weight: ``lambda_lowpass``.
+      lowpass_sigma: Gaussian ``sigma`` of the low-pass, as a fraction of the map side.
+    """
+
+    steps: int = 60
+    learning_rate: float = 0.05
+    prior_weight: float = 1e-3
+    smooth_weight: float = 1e-1
+    lowpass_weight: float = 0.0
+    lowpass_sigma: float = 1.0 / 32.0
+
+    def __post_init__(self):
+        if self.steps < 0:
+            raise ValueError(f"refinement steps must be >= 0, got {self.steps}")
+        if min(self.prior_weight, self.smooth_weight, self.lowpass_weight) < 0:
+            raise ValueError("refinement weights must be >= 0")
+        if not 0 < self.lowpass_sigma < 0.5:
+            raise ValueError(f"lowpass_sigma must be in (0, 0.5), got {self.lowpass_sigma}")
