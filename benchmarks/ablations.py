@@ -90,4 +90,5 @@ ABLATIONS = (
     Ablation("no enhancers", LatentFitter, {"enhance": False}),
     Ablation("no self-occlusion", LatentFitter, {}, gbuffer_change=without_self_occlusion),
     Ablation("no specular", NoSpecularFitter, {}, maps_change=zero_specular),
+    Ablation("no latent prior (paper)", LatentFitter, {"latent_prior_weight": 0.0}),
 )

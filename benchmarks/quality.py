@@ -15,9 +15,10 @@ Metrics, defined as :mod:`svfri.training.evaluate` defines them for the networks
   on the same pixels (``fit.json``'s own face-mask metrics use the fit's final weights, which leave out the
   pixels the fit rejected).
 
-Every scene is measured twice: at the networks' prediction (``init``: encoder + decoder + enhancer, light
-regressor; the fit's starting point) and after the latent optimisation (``fit``), so the gain of the optimisation
-is the difference. Tables give the mean over scenes.
+Every scene is measured at the networks' prediction (``init``: encoder + decoder + enhancer, light regressor; the
+fit's starting point) and after the fit (``fit``); when the fit includes the detail refinement
+(:mod:`svfri.fitting.refine`, as ``svfri fit`` does by default), also after the latent optimisation alone
+(``latent``), so each stage's gain is a difference of rows. Tables give the mean over scenes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 
 from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter, pixel_weights
+from svfri.fitting.refine import AlbedoRefiner
 from svfri.geometry.template import FaceTemplate
 from svfri.math.color import linear_to_srgb_np
 from svfri.math.metrics import psnr, rmse
@@ -72,6 +74,7 @@ class FitRecord:
       light_sh, initial_light_sh: ``[9, 3]``.
       seconds: wall time of the fit call (encode + steps).
       snapshots: step -> the same metrics as ``fit`` at that step of the run (when the fit took snapshots).
+      latent: the metrics after the latent optimisation, before the detail refinement (``None`` without one).
     """
 
     scene: str
@@ -85,6 +88,7 @@ class FitRecord:
     initial_light_sh: np.ndarray
     seconds: float
     snapshots: dict[int, dict[str, float]] = dataclasses.field(default_factory=dict)
+    latent: dict[str, float] | None = None
 
 
 #: Builds a fitter for networks and settings (a variant of :class:`LatentFitter`).
@@ -146,7 +150,7 @@ def scene_metrics(maps: dict[str, np.ndarray], light_sh: np.ndarray, radiance: n
 def fit_scene(fitter: LatentFitter, scene: Scene, template: FaceTemplate, *, variant: str = "full",
               gbuffer: GBuffer | None = None,
               transform_maps: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None,
-              snapshot_every: int = 0) -> FitRecord:
+              snapshot_every: int = 0, refiner: AlbedoRefiner | None = None) -> FitRecord:
     """Fits ``scene`` with ``fitter`` and measures the initial prediction and the result.
 
     Args:
@@ -159,6 +163,8 @@ def fit_scene(fitter: LatentFitter, scene: Scene, template: FaceTemplate, *, var
         ablation that forces a map, e.g. zero specular, must measure what it renders).
       snapshot_every: also measure the maps every this many steps (``FitRecord.snapshots``; 0 = never). The
         snapshots' renders are inside ``seconds`` (a few ms each), their measurement is not.
+      refiner: the detail refinement to run after the latent fit (``None``: the latent fit alone); its map size must
+        be the fitted albedo's.
     """
     gbuffer = gbuffer or scene.gbuffer
     transform_maps = transform_maps or (lambda maps: maps)
@@ -171,18 +177,28 @@ def fit_scene(fitter: LatentFitter, scene: Scene, template: FaceTemplate, *, var
     clock = time.perf_counter()
     result: FitResult = fitter.fit(gbuffer, scene.texture, scene.photo, template, snapshot_every=snapshot_every,
                                    on_snapshot=on_snapshot if snapshot_every else None)
+    refined = None
+    if refiner is not None:
+        refined = refiner.refine(gbuffer, scene.photo, albedo_srgb=result.maps["albedo"],
+                                 specular=result.maps["specular"], normal=result.maps["normal"],
+                                 light_sh=result.light_sh, roughness=roughness, weights=result.weights,
+                                 face_region=template.region_masks["face"])
     seconds = time.perf_counter() - clock
-    initial_maps = transform_maps(result.initial_maps)
-    final_maps = transform_maps(result.maps)
     weights = pixel_weights(scene.gbuffer, template)      # before outlier rejection: the same pixels for all
+    final_maps, radiance, latent = transform_maps(result.maps), result.radiance, None
+    if refined is not None:
+        latent = scene_metrics(final_maps, result.light_sh, radiance, scene, weights)
+        final_maps = transform_maps({**result.maps, "albedo": refined.albedo})
+        radiance = refined.radiance
+    initial_maps = transform_maps(result.initial_maps)
     initial_radiance = render_radiance(gbuffer, initial_maps, result.initial_light_sh, roughness=roughness)
     init = scene_metrics(initial_maps, result.initial_light_sh, initial_radiance, scene, weights)
-    fit = scene_metrics(final_maps, result.light_sh, result.radiance, scene, weights)
+    fit = scene_metrics(final_maps, result.light_sh, radiance, scene, weights)
     measured = {step: scene_metrics(maps, light, render_radiance(gbuffer, maps, light, roughness=roughness), scene,
                                     weights) for step, (maps, light) in snapshots.items()}
     return FitRecord(scene=scene.name, variant=variant, init=init, fit=fit, loss_history=list(result.loss_history),
                      maps=final_maps, initial_maps=initial_maps, light_sh=result.light_sh,
-                     initial_light_sh=result.initial_light_sh, seconds=seconds, snapshots=measured)
+                     initial_light_sh=result.initial_light_sh, seconds=seconds, snapshots=measured, latent=latent)
 
 
 def mean_metrics(rows: Iterable[dict[str, float]]) -> dict[str, float]:
@@ -207,8 +223,15 @@ def table1_rows(records: list[FitRecord], *, label: str, include_init: bool = Tr
     if include_init:
         init = mean_metrics(r.init for r in records)
         rows.append([f"{label}: networks only (init)"] + [format_psnr_rmse(init, q) for q in TABLE_COLUMNS])
+    steps = len(records[0].loss_history)
+    if records[0].latent is not None:
+        latent = mean_metrics(r.latent for r in records)
+        rows.append([f"{label}: latent fit, {steps} steps"] + [format_psnr_rmse(latent, q) for q in TABLE_COLUMNS])
+        fit = mean_metrics(r.fit for r in records)
+        rows.append([f"{label}: latent fit + detail refinement"] + [format_psnr_rmse(fit, q) for q in TABLE_COLUMNS])
+        return rows
     fit = mean_metrics(r.fit for r in records)
-    rows.append([f"{label}: after {len(records[0].loss_history)} steps"]
+    rows.append([f"{label}: after {steps} steps"]
                 + [format_psnr_rmse(fit, q) for q in TABLE_COLUMNS])
     return rows
 

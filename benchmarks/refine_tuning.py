@@ -135,9 +135,11 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(f"{mean['albedo_psnr']:.2f} / {mean['photo_psnr']:.2f}")
         rows.append([label] + cells + [f"{np.mean(seconds[label]):.2f}" if label in seconds else "—"])
     table = markdown_table(header, rows)
+    from svfri.fitting.settings import RefineSettings
     text = (f"# Detail refinement: weights on synthetic faces with GT\n\n`python benchmarks/refine_tuning.py "
-            f"--faces {args.faces} --kinds {','.join(kinds)}`, {args.faces} faces per kind, mean PSNR (dB).\n\n"
-            + table + "\n")
+            f"--faces {args.faces} --kinds {','.join(kinds)}`, {args.faces} faces per kind, mean PSNR (dB). "
+            f"Latent fit: {fit_settings}. Rows change one field of the refinement's defaults, "
+            f"\"default\" = {RefineSettings()}.\n\n" + table + "\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

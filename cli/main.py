@@ -125,6 +125,9 @@ def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_js
               help="Turn the environment about the vertical axis, degrees.")
 @click.option("--exposure", "exposure_ev", default=0.0, show_default=True, type=float,
               help="Scale the environment by 2^EV.")
+@click.option("--match-photo-exposure", is_flag=True,
+              help="Expose the environment so the face gets the photo's frontal irradiance (from lighting.json); "
+                   "--exposure is added on top.")
 @click.option("--yaw", type=float, default=None, help="Novel view: turn the head (and its light) by this yaw, degrees.")
 @click.option("--pitch", type=float, default=None, help="Novel view: tilt the head up by this pitch, degrees.")
 @click.option("--size", default=512, show_default=True, type=click.IntRange(32, 4096),
@@ -135,8 +138,8 @@ def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_js
               show_default=True, help="auto = the photo in its own view, neutral grey in novel views.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout.")
-def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, yaw, pitch, size, turntable_frames, background,
-                    quiet, as_json):
+def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_exposure, yaw, pitch, size,
+                    turntable_frames, background, quiet, as_json):
     """Render an output FOLDER (of `svfri mesh` / `svfri fit`, or any folder following the output contract)
     under an HDR environment map."""
     import_tensorflow()
@@ -145,7 +148,7 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, yaw, pitch, s
     out = out or Path(folder) / "relit.png"
     settings = RelightSettings(rotate_degrees=rotate_degrees, exposure_ev=exposure_ev, yaw_degrees=yaw,
                                pitch_degrees=pitch, size=size, turntable_frames=turntable_frames,
-                               background=background)
+                               background=background, match_photo_exposure=match_photo_exposure)
     try:
         report = run_relight(Path(folder), hdr, out, settings)
     except SvfriError as error:

@@ -8,7 +8,8 @@ Writes ``docs/images/sample_report.png`` (the fit's one-page report) and ``docs/
 the reconstruction, then the fitted face relit from the front (novel view, yaw 20 degrees) under each environment of
 :data:`ENVIRONMENTS` (the full CC0 set from ``python -m precompute.fetch_hdris`` when cached, else the two samples).
 Also ``docs/images/real_portraits.png``: every portrait of :data:`PORTRAITS` (``samples/``, public domain) as
-photo | reconstruction | albedo (UV) | relit under two sample environments, with the face-mask PSNR, and
+photo | reconstruction | albedo (UV) | relit under two sample environments exposed as the photo was (the face gets
+the fitted light's frontal irradiance), with the face-mask PSNR, and
 ``docs/images/real_portraits.json`` with each fit's metrics and timings.
 Every environment is exposed by :func:`svfri.render.environment.metering_exposure_ev` (mean luminance 1).
 """
@@ -63,13 +64,10 @@ def real_portraits(out: pathlib.Path, steps: int) -> list[dict]:
     from svfri.io.output_set import load_face_asset
     from svfri.pipeline.fit_job import REPORT_HDRIS, FitJobSettings, run_fit
     from svfri.pipeline.relight_job import render_view
-    from svfri.render.environment import metering_exposure_ev
-    from svfri.render.relight import environment_lighting, tonemap_aces
+    from svfri.render.environment import environment_to_sh
+    from svfri.render.relight import environment_lighting, matching_exposure_ev, tonemap_aces
 
-    lightings = {}
-    for name in REPORT_HDRIS:
-        environment = read_environment(sample_hdri_path(name))
-        lightings[name] = environment_lighting(environment, exposure_ev=metering_exposure_ev(environment))
+    environments = {name: read_environment(sample_hdri_path(name)) for name in REPORT_HDRIS}
     rows, records = [], []
     with tempfile.TemporaryDirectory() as temporary:
         for name in PORTRAITS:
@@ -89,7 +87,11 @@ def real_portraits(out: pathlib.Path, steps: int) -> list[dict]:
                      _label(_face_crop(reconstruction, points * scale), f"fit {metrics['psnr_db']:.1f} dB"),
                      _label(cv2.resize(albedo, (_TILE, _TILE), interpolation=cv2.INTER_AREA), "albedo")]
             asset = load_face_asset(folder)
-            for light_name, lighting in lightings.items():
+            fitted_light = np.asarray(json.loads((folder / "lighting.json").read_text())["coefficients"])
+            for light_name, environment in environments.items():
+                # Exposed as the photo was: the face gets the fitted light's frontal irradiance.
+                lighting = environment_lighting(environment, exposure_ev=matching_exposure_ev(
+                    environment_to_sh(environment), fitted_light))
                 radiance, coverage, _ = render_view(asset, lighting, yaw=_YAW_DEGREES, pitch=0.0, size=_TILE)
                 display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
                 tiles.append(_label(display * coverage[..., None] + 0.45 * (1 - coverage[..., None]),

@@ -134,3 +134,40 @@ def test_folder_without_contract_files(tmp_path):
     (tmp_path / "empty").mkdir()
     result = CliRunner().invoke(main, ["relight", str(tmp_path / "empty"), "--hdr", str(hdr)])
     assert result.exit_code == InputError.exit_code and "fit.json is missing" in result.stderr
+
+
+def test_matching_exposure_gives_the_reference_frontal_irradiance():
+    from svfri.math.sh import sh_basis_np
+    from svfri.render.relight import frontal_irradiance_luminance, matching_exposure_ev
+
+    constant = np.zeros((9, 3))
+    constant[0] = 1.0 / sh_basis_np(np.array([0.0, 0.0, 1.0]))[0]        # radiance 1 everywhere
+    assert np.isclose(frontal_irradiance_luminance(constant), np.pi)      # E = pi L for a constant sky
+    reference = 4.0 * constant
+    ev = matching_exposure_ev(constant, reference)
+    assert np.isclose(ev, 2.0)
+    assert np.isclose(frontal_irradiance_luminance(constant * 2 ** ev), frontal_irradiance_luminance(reference))
+    with pytest.raises(ValueError, match="no frontal irradiance"):
+        matching_exposure_ev(np.zeros((9, 3)), reference)
+
+
+def test_match_photo_exposure_through_the_cli(tmp_path):
+    """A white sphere lit by a constant sky of radiance 0.25; the 'fitted' light says radiance 1: matching the photo's
+    exposure brings the render to 1. Without lighting.json the flag is refused with a usage error."""
+    from svfri.math.sh import sh_basis_np
+
+    folder = _sphere_folder(tmp_path / "sphere")
+    hdr = write_exr(tmp_path / "grey.exr", np.full((32, 64, 3), 0.25, np.float32))
+    out = tmp_path / "relit.png"
+    refused = CliRunner().invoke(main, ["relight", str(folder), "--hdr", str(hdr), "--out", str(out),
+                                        "--match-photo-exposure"])
+    assert refused.exit_code == 2 and "lighting.json" in refused.output
+    fitted = np.zeros((9, 3))
+    fitted[0] = 1.0 / sh_basis_np(np.array([0.0, 0.0, 1.0]))[0]
+    (folder / "lighting.json").write_text(json.dumps({"coefficients": fitted.tolist()}))
+    result = CliRunner().invoke(main, ["relight", str(folder), "--hdr", str(hdr), "--out", str(out), "-q",
+                                       "--match-photo-exposure"])
+    assert result.exit_code == 0, result.output
+    rgba = _read_rgba(out.with_suffix(".exr"))
+    inside = rgba[..., 3] > 0.999
+    assert np.abs(rgba[..., :3][inside] / rgba[..., 3:][inside] - 1.0).max() < 0.03

@@ -228,14 +228,15 @@ def _report(outcome: FitOutcome, work_reconstruction: np.ndarray, roughness: flo
     from svfri.data.hdri import sample_hdri_path
     from svfri.io.hdr import read_environment
     from svfri.pipeline.relight_job import render_view
-    from svfri.render.environment import metering_exposure_ev
-    from svfri.render.relight import environment_lighting, tonemap_aces
+    from svfri.render.environment import environment_to_sh
+    from svfri.render.relight import environment_lighting, matching_exposure_ev, tonemap_aces
 
     asset = asset_from_fit(outcome, roughness)
     relights = []
     for name in REPORT_HDRIS:
         environment = read_environment(sample_hdri_path(name))
-        lighting = environment_lighting(environment, exposure_ev=metering_exposure_ev(environment))
+        exposure = matching_exposure_ev(environment_to_sh(environment), outcome.fit.light_sh)
+        lighting = environment_lighting(environment, exposure_ev=exposure)
         radiance, coverage, _ = render_view(asset, lighting, yaw=0.0, pitch=0.0, size=256)
         display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
         relights.append((name, display * coverage[..., None] + 0.45 * (1 - coverage[..., None])))

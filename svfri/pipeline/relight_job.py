@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ from svfri.errors import UsageError
 from svfri.io.hdr import read_environment, write_exr
 from svfri.io.images import write_png
 from svfri.io.output_set import FaceAsset, load_face_asset
-from svfri.render.relight import (EnvironmentLighting, environment_lighting, framing_camera, render_asset,
+from svfri.render.environment import environment_to_sh, rotate_environment
+from svfri.render.relight import (EnvironmentLighting, environment_lighting, matching_exposure_ev, framing_camera, render_asset,
                                   tonemap_aces, view_rotation, with_visibility)
 
 __all__ = ["RelightSettings", "run_relight", "render_view", "SUPERSAMPLING", "PHOTO_VIEW_MAX_SIDE",
@@ -40,6 +42,7 @@ class RelightSettings:
     size: int = 512
     turntable_frames: int = 0
     background: str = "auto"   # auto | photo | grey | transparent
+    match_photo_exposure: bool = False
 
 
 def render_view(asset: FaceAsset, lighting: EnvironmentLighting, *, yaw: float | None, pitch: float | None,
@@ -86,13 +89,32 @@ def _background(kind: str, asset: FaceAsset, photo_view: bool, shape: tuple[int,
     return np.full(shape + (3,), grey, np.float32)
 
 
+def photo_exposure_ev(folder: Path, environment: np.ndarray, rotate_degrees: float = 0.0) -> float:
+    """Stops that expose ``environment`` (turned by ``rotate_degrees``) as the photo was exposed under the fitted light
+    of ``folder/lighting.json`` (:func:`svfri.render.relight.matching_exposure_ev`)."""
+    path = Path(folder) / "lighting.json"
+    try:
+        fitted = np.asarray(json.loads(path.read_text())["coefficients"], np.float64)
+    except (OSError, ValueError, KeyError) as error:
+        raise UsageError(f"--match-photo-exposure needs the fitted light in {path} (made by `svfri fit`): "
+                         f"{error}") from None
+    environment_sh = environment_to_sh(rotate_environment(environment, rotate_degrees))
+    try:
+        return matching_exposure_ev(environment_sh, fitted)
+    except ValueError as error:
+        raise UsageError(f"--match-photo-exposure: {error}") from None
+
+
 def run_relight(folder: Path, hdr: Path, out: Path, settings: RelightSettings = RelightSettings()) -> dict:
     """Renders ``folder`` under ``hdr``; writes ``out`` (PNG), ``out`` with ``.exr`` (linear RGBA) and, with a
     turntable, ``out`` with ``_turntable.gif``. Returns timings and the files written."""
     clock = time.perf_counter()
     asset = with_visibility(load_face_asset(folder))
-    lighting = environment_lighting(read_environment(hdr), rotate_degrees=settings.rotate_degrees,
-                                    exposure_ev=settings.exposure_ev)
+    environment = read_environment(hdr)
+    exposure_ev = settings.exposure_ev
+    if settings.match_photo_exposure:
+        exposure_ev += photo_exposure_ev(folder, environment, settings.rotate_degrees)
+    lighting = environment_lighting(environment, rotate_degrees=settings.rotate_degrees, exposure_ev=exposure_ev)
     prepare_seconds = time.perf_counter() - clock
 
     clock = time.perf_counter()

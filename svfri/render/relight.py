@@ -38,12 +38,13 @@ from svfri.geometry.camera import framing_camera as camera_framing
 from svfri.geometry.mesh_ops import vertex_normals, vertex_tangents
 from svfri.io.output_set import FaceAsset
 from svfri.math.color import linear_to_srgb_np
-from svfri.math.sh import rotate_sh, window_sh
+from svfri.math.colorimetry import SRGB_TO_XYZ
+from svfri.math.sh import CLAMPED_COSINE_COEFFICIENT_FACTORS, rotate_sh, sh_basis_np, window_sh
 from svfri.render.environment import PrefilteredEnvironment, apply_exposure, environment_to_sh, rotate_environment
 from svfri.render.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors, shade
 
-__all__ = ["EnvironmentLighting", "environment_lighting", "view_rotation", "framing_camera", "render_asset",
+__all__ = ["EnvironmentLighting", "environment_lighting", "frontal_irradiance_luminance", "matching_exposure_ev", "view_rotation", "framing_camera", "render_asset",
            "tonemap_aces", "with_visibility", "NOVEL_VIEW_MARGIN"]
 
 #: Fraction of a novel view's image left around the mesh's projected bounds, on each side.
@@ -67,6 +68,25 @@ def environment_lighting(environment: np.ndarray, *, rotate_degrees: float = 0.0
     environment = apply_exposure(rotate_environment(environment, rotate_degrees), exposure_ev)
     return EnvironmentLighting(window_sh(environment_to_sh(environment).astype(np.float64)),
                                PrefilteredEnvironment.from_environment(environment))
+
+
+def frontal_irradiance_luminance(light_sh: np.ndarray, direction=(0.0, 0.0, 1.0)) -> float:
+    """Luminance ``Y`` of the irradiance on an unoccluded surface facing ``direction`` (default the camera, ``+Z``)
+    under SH radiance ``light_sh [9, 3]``: ``E(n) = sum_i A_l(i) c_i Y_i(n)`` (Ramamoorthi & Hanrahan 2001), then the
+    Rec. 709 luminance weights."""
+    basis = sh_basis_np(np.asarray(direction, np.float64) / np.linalg.norm(direction))
+    irradiance = (np.asarray(CLAMPED_COSINE_COEFFICIENT_FACTORS) * basis) @ np.asarray(light_sh, np.float64)
+    return float(SRGB_TO_XYZ[1] @ irradiance)
+
+
+def matching_exposure_ev(environment_sh: np.ndarray, reference_sh: np.ndarray) -> float:
+    """Exposure (stops) that gives the environment the reference light's frontal irradiance
+    (:func:`frontal_irradiance_luminance`): relit under ``2^ev x`` the environment, the face is exposed as the photo
+    was under the fitted light. Raises ValueError when either light gives no frontal irradiance."""
+    environment, reference = frontal_irradiance_luminance(environment_sh), frontal_irradiance_luminance(reference_sh)
+    if not (environment > 0 and reference > 0):
+        raise ValueError("no frontal irradiance to match (a light from behind the face?)")
+    return float(np.log2(reference / environment))
 
 
 def view_rotation(yaw_degrees: float = 0.0, pitch_degrees: float = 0.0) -> np.ndarray:
