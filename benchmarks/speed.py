@@ -49,7 +49,10 @@ SAMPLE_PHOTO = REPO / "samples" / "astronaut.png"
 #: ``fit.json`` timing keys, in pipeline order, with their table labels.
 STAGES = (("load", "load"), ("detect_mesh", "detect + mesh"), ("subdivide", "subdivide"), ("bake", "bake"),
           ("gbuffer", "G-buffer"), ("unwrap_bake_textures", "unwrap"), ("encode", "encode"),
-          ("optimise", "optimise (all steps)"), ("write", "write"))
+          ("optimise", "optimise (all steps)"), ("refine", "detail refinement"), ("write", "write"))
+#: The other public-domain portraits of ``samples/`` (``samples/PROVENANCE.md``), fitted at default settings.
+OTHER_PORTRAITS = tuple(REPO / "samples" / name for name in (
+    "grace_hopper.jpg", "obama_2012.jpg", "obama_2009_stage_light.jpg", "biden_2010_full_length.jpg"))
 #: Robustness variants: JPEG quality, crop side as a multiple of the face's extent, linear RGB gains of the grade.
 VARIANT_JPEG_QUALITY = 20
 VARIANT_CROP_FACTOR = 1.3

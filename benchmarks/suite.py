@@ -98,8 +98,9 @@ class Progress:
         self.start = time.perf_counter()
 
     def __call__(self, message: str) -> None:
-        elapsed = time.perf_counter() - self.start
-        print(f"[{int(elapsed // 60):02d}:{elapsed % 60:04.1f}] {message}", flush=True)
+        tenths = int(round((time.perf_counter() - self.start) * 10))     # round once, then split: never "04:60.0"
+        minutes, tenths_in_minute = divmod(tenths, 600)
+        print(f"[{minutes:02d}:{tenths_in_minute / 10:04.1f}] {message}", flush=True)
 
     @property
     def elapsed(self) -> float:
@@ -426,6 +427,12 @@ def main(argv: list[str] | None = None) -> int:
                             "steps_scaling": scaling, "geometry_scaling": geometry_rows}
         real_rows = [[f"astronaut.png, {r.label}", r.steps, f"{r.metrics['psnr_db']:.2f}", f"{r.metrics['ssim']:.4f}",
                       f"{r.metrics['l1']:.4f}"] for r in runs if "warm" in r.label]
+        if plan.variants:
+            for path in speed.OTHER_PORTRAITS:
+                run = speed.run_photo(path, work / f"portrait_{path.stem}", speed.cli_settings(), label=path.name)
+                real_rows.append([f"{path.name}, default", run.steps, f"{run.metrics['psnr_db']:.2f}",
+                                  f"{run.metrics['ssim']:.4f}", f"{run.metrics['l1']:.4f}"])
+                progress(f"real photo {path.name}: PSNR {run.metrics['psnr_db']:.2f} dB ({run.wall:.1f} s)")
         variant_runs = []
         if plan.variants:
             for label, path in speed.photo_variants(speed.SAMPLE_PHOTO, work / "variants")[1:]:
@@ -442,10 +449,10 @@ def main(argv: list[str] | None = None) -> int:
                                   f"{run.metrics['ssim']:.4f}", f"{run.metrics['l1']:.4f}"])
                 progress(f"real photo variant {label}: PSNR {run.metrics['psnr_db']:.2f} dB ({run.wall:.1f} s)")
         results["real_photos"] = {"rows": real_rows}
-        real_md += ["One real portrait ships with the project: `samples/astronaut.png` (NASA, public domain). No other "
-                    "portrait with a clear licence is obtainable from PyPI/npm/Debian, so the rows below the first are "
-                    "**robustness variants of the same photo, not new people**. Face-mask metrics of `fit.json` "
-                    "(reconstruction vs photo, sRGB, pixels with loss weight >= 0.5).", "",
+        real_md += ["Five public-domain portraits of four people ship in `samples/` (`samples/PROVENANCE.md`); "
+                    "the rows marked 'robustness variant' are **variants of the astronaut photo, not new people**. "
+                    "Face-mask metrics of `fit.json` (reconstruction vs photo, sRGB, pixels with loss weight >= 0.5).",
+                    "",
                     markdown_table(["photo", "steps", "PSNR dB ↑", "SSIM ↑", "L1 ↓"], real_rows), ""]
         if plan.batch_photos:
             paths = [speed.SAMPLE_PHOTO] + [p for _, p in speed.photo_variants(speed.SAMPLE_PHOTO, work / "batch_in")[1:]]
@@ -481,7 +488,9 @@ def main(argv: list[str] | None = None) -> int:
            f"First {plan.ablation_faces} faces of section 1, every variant (the full fit too) fitted for {step} "
            "steps. no enhancers = `FitSettings(enhance=False)`; no self-occlusion = baked "
            "visibility replaced by the unoccluded hemisphere of the normal; no specular = specular map forced "
-           "to 0 (the split-sum DFG2 grazing term remains).", "", ablation_md, ""]
+           "to 0 (the split-sum DFG2 grazing term remains); no latent prior (paper) = "
+           "`FitSettings(latent_prior_weight=0)`. Ablations compare latent fits: none runs the detail refinement.",
+           "", ablation_md, ""]
 
     header = ["# svfri benchmark results", ""]
     if info["networks"]["untrained"]:

@@ -24,14 +24,18 @@ so ``D`` and ``S`` are computed once by :func:`svfri.render.shading.shade` and e
 eyes, the mouth interior, grazing pixels and rejected occluders leave ``delta`` at 0 there. ``mean_face`` averages
 over the template's UV ``face`` region; outside it ``delta`` is held at 0.
 
-**Approximation, and what the low-pass term is for.** Anything the renderer cannot explain -- a hard key light's
-cast shadow (order-2 SH light cannot make one), a sharp highlight, a wrinkle missing from the mesh -- shows up in
-the residual exactly like an albedo change, and a per-texel albedo would absorb it. Such shading errors are mostly
-smooth over the face, while the albedo detail the latent fit misses (lip edges, brows, stubble, freckles) is
-local; penalising the Gaussian low-pass of ``delta`` (``sigma`` a fraction of the map) lets the refinement add
-local detail but not re-shade the face. It is a prior, not a separation: sharp cast-shadow edges and small
-highlights can still leak into the albedo. The weights below were chosen on synthetic scenes with known albedo,
-SH-lit and hard-sun-lit (``benchmarks/refine_tuning.py``; README "Detail refinement"), maximising albedo PSNR.
+**Approximation: what keeps shading out of the albedo.** Anything the renderer cannot explain -- a hard key
+light's cast shadow (order-2 SH light cannot make one), a sharp highlight, a wrinkle missing from the mesh -- shows
+up in the residual exactly like an albedo change, and a per-texel albedo would absorb it. The priors decide how
+much: the weights of :class:`~svfri.fitting.settings.RefineSettings` were chosen on synthetic faces with known
+albedo, lit by SH light and by a hard sun with ray-traced cast shadows (``benchmarks/refine_tuning.py``, results in
+``docs/benchmarks/refine_tuning.md``), maximising albedo PSNR under both. With ``lambda_prior = 1e-2`` the stage
+raised albedo PSNR under both lights (+0.31 / +0.11 dB over the latent fit) and photo PSNR by ~4.4 dB; with
+``1e-3`` it baked part of the sun's cast shadows into the albedo (-0.16 dB under the sun). The low-pass term
+(penalising the Gaussian low-pass of ``delta``, ``sigma`` a fraction of the map, so that the stage adds local
+detail but does not re-shade the face) lowered albedo PSNR under both lights in that measurement -- its optimum
+adds halos round every local change -- so it is off by default (``lowpass_weight = 0``) and left as a setting.
+It is a prior, not a separation: sharp cast-shadow edges and small highlights can still leak into the albedo.
 """
 
 from __future__ import annotations
