@@ -31,13 +31,13 @@ if str(REPO) not in sys.path:
 CANDIDATES = {
     "latent fit only": {"steps": 0},
     "default": {},
-    "30 steps": {"steps": 30},
-    "120 steps": {"steps": 120},
+    "prior x0.1": {"prior_weight_scale": 0.1},
+    "prior x3": {"prior_weight_scale": 3.0},
     "prior x10": {"prior_weight_scale": 10.0},
-    "smooth x0.3": {"smooth_weight_scale": 0.3},
     "smooth x3": {"smooth_weight_scale": 3.0},
+    "prior x3, smooth x3": {"prior_weight_scale": 3.0, "smooth_weight_scale": 3.0},
     "low-pass 0.01": {"lowpass_weight": 0.01},
-    "low-pass 0.1": {"lowpass_weight": 0.1},
+    "30 steps": {"steps": 30},
 }
 
 

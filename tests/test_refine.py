@@ -73,7 +73,10 @@ def seen_texels(geometry, template):
 def test_recovers_albedo_detail_the_smooth_map_lacks(scene):
     geometry, template, base, truth = scene
     photo = photo_of(geometry, render(geometry, truth))
-    result = refine(geometry, template, photo, base, RefineSettings(steps=80, learning_rate=0.05))
+    # Weak priors: this checks the mechanism (gradients reach the texels, the optimum is the true albedo), not the
+    # shipped weights, which trade detail for robustness to shading (docs/benchmarks/refine_tuning_round2.md).
+    result = refine(geometry, template, photo, base, RefineSettings(steps=80, learning_rate=0.05, prior_weight=1e-3,
+                                                                    smooth_weight=1e-2))
     mask = seen_texels(geometry, template)
     assert mask.sum() > 2000
     before = np.sqrt(np.mean((base - truth)[mask] ** 2))

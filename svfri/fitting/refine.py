@@ -29,12 +29,13 @@ light's cast shadow (order-2 SH light cannot make one), a sharp highlight, a wri
 up in the residual exactly like an albedo change, and a per-texel albedo would absorb it. The priors decide how
 much: the weights of :class:`~svfri.fitting.settings.RefineSettings` were chosen on synthetic faces with known
 albedo, lit by SH light and by a hard sun with ray-traced cast shadows (``benchmarks/refine_tuning.py``, results in
-``docs/benchmarks/refine_tuning.md``), maximising albedo PSNR under both. With ``lambda_prior = 1e-2`` the stage
-raised albedo PSNR under both lights (+0.31 / +0.11 dB over the latent fit) and photo PSNR by ~4.4 dB; with
-``1e-3`` it baked part of the sun's cast shadows into the albedo (-0.16 dB under the sun). The low-pass term
+``docs/benchmarks/refine_tuning.md`` and ``refine_tuning_round2.md``), maximising albedo PSNR under both. With
+``lambda_prior = 3e-2, lambda_smooth = 0.3`` the stage raised albedo PSNR under both lights (+0.35 / +0.31 dB over
+the latent fit) and photo PSNR by ~3.3 dB; with ``lambda_prior = 1e-3`` it baked part of the sun's cast shadows
+into the albedo (-0.16 dB under the sun). The low-pass term
 (penalising the Gaussian low-pass of ``delta``, ``sigma`` a fraction of the map, so that the stage adds local
-detail but does not re-shade the face) lowered albedo PSNR under both lights in that measurement -- its optimum
-adds halos round every local change -- so it is off by default (``lowpass_weight = 0``) and left as a setting.
+detail but does not re-shade the face) lowered albedo PSNR under both lights in that measurement (a likely reason,
+not verified: its optimum puts opposite-signed halos round each local change), so it is off by default (``lowpass_weight = 0``) and left as a setting.
 It is a prior, not a separation: sharp cast-shadow edges and small highlights can still leak into the albedo.
 """
 

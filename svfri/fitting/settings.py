@@ -52,8 +52,8 @@ class RefineSettings:
 
     steps: int = 60
     learning_rate: float = 0.05
-    prior_weight: float = 1e-2
-    smooth_weight: float = 1e-1
+    prior_weight: float = 3e-2
+    smooth_weight: float = 3e-1
     lowpass_weight: float = 0.0
     lowpass_sigma: float = 1.0 / 32.0
 

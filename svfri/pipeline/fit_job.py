@@ -255,7 +255,7 @@ def _report(outcome: FitOutcome, work_reconstruction: np.ndarray, roughness: flo
     if outcome.refine is not None:
         refine_losses = outcome.refine.data_loss_history
         curve.plot(np.arange(latent_steps + 1, latent_steps + len(refine_losses) + 1), refine_losses,
-                   label="detail refinement")
+                   label="detail refinement (data term)")
         curve.legend(fontsize=8)
     curve.set_yscale("log")
     curve.set_xlabel("step")
