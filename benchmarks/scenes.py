@@ -46,11 +46,12 @@ from svfri.geometry.template import FaceTemplate
 from svfri.math.brdf import SKIN_F0, ggx_specular_brdf, roughness_to_alpha
 from svfri.math.color import linear_to_srgb_np, srgb_to_linear
 from svfri.math.colorimetry import SRGB_TO_XYZ
-from svfri.math.sh import CLAMPED_COSINE_COEFFICIENT_FACTORS, sh_basis_np
+from svfri.math.sh import sh_basis_np
 from svfri.pipeline.geometry_stage import GeometrySettings
 from svfri.render.dfg import dfg_lookup
 from svfri.render.environment import environment_to_sh, rotate_environment
 from svfri.render.gbuffer import VIEW_DIRECTION, GBuffer
+from svfri.render.relight import frontal_irradiance, frontal_irradiance_luminance
 from svfri.render.shading import MIN_N_DOT_V, shading_normal
 from svfri.render.texture import sample_bilinear
 from svfri.synth.dataset import (AUTO_WHITE_BALANCE_RANGE, SynthesisSettings, light_exposure_scale, render_face,
@@ -109,8 +110,6 @@ _KEY_LIGHTS = (
     (45.0, 100.0, 0.65, "above"),
     (40.0, 180.0, 0.75, "left"),
 )
-#: Normal of the surface that defines "the face's light" in :func:`hard_light_setups`: facing the camera.
-_FRONTAL_NORMAL = np.array([0.0, 0.0, 1.0])
 #: Guards a zero-length half vector (sun exactly opposite the view) and a zero ``n.l`` in the GGX visibility term.
 _DIRECTION_EPSILON = 1e-12
 
@@ -328,13 +327,6 @@ def directional_light_sh(direction, irradiance) -> np.ndarray:
     return basis[:, None] * np.broadcast_to(np.asarray(irradiance, np.float64), (3,))[None, :]
 
 
-def frontal_irradiance(light_sh: np.ndarray) -> np.ndarray:
-    """RGB irradiance ``E(+Z) = sum A_l L_lm Y_lm(+Z)`` of SH light on an unoccluded surface facing the camera
-    (Ramamoorthi & Hanrahan 2001; radiance units x sr)."""
-    factors = np.asarray(CLAMPED_COSINE_COEFFICIENT_FACTORS) * sh_basis_np(_FRONTAL_NORMAL)   # [9]
-    return factors @ np.asarray(light_sh, np.float64)
-
-
 def _surface_points(gbuffer: GBuffer, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """``[N, 3]`` float64 surface point of each covered pixel, ``sum_k b_k v_k`` on its visible triangle."""
     corners = np.asarray(vertices, np.float64)[np.asarray(faces)[gbuffer.triangle_id]]       # [N, 3, 3]
@@ -492,7 +484,7 @@ def hard_light_ambient(hdri: str) -> np.ndarray:
       HdrError: the map is not in the cache.
     """
     light = environment_light(hdri)
-    frontal = float(_LUMINANCE @ frontal_irradiance(light))
+    frontal = frontal_irradiance_luminance(light)
     if not frontal > 0.0:
         raise ValueError(f"HDR map {hdri!r} gives no frontal irradiance ({frontal}); it cannot be a fill light")
     return light * (HARD_LIGHT_FILL_IRRADIANCE / frontal)
@@ -522,7 +514,7 @@ def hard_light_setups(count: int) -> list[HardLightSetup]:
         hdri = HELD_OUT_HDRIS[index % len(HELD_OUT_HDRIS)]
         a, b = math.radians(angle), math.radians(azimuth)
         direction = np.array([math.sin(a) * math.cos(b), math.sin(a) * math.sin(b), math.cos(a)])
-        fill = float(_LUMINANCE @ frontal_irradiance(hard_light_ambient(hdri)))    # = HARD_LIGHT_FILL_IRRADIANCE
+        fill = frontal_irradiance_luminance(hard_light_ambient(hdri))    # = HARD_LIGHT_FILL_IRRADIANCE
         luminance = fraction / (1.0 - fraction) * fill / direction[2]
         label = f"{hdri} + sun {angle:.0f}\N{DEGREE SIGN} {side} ({100 * fraction:.0f} %)"
         setups.append(HardLightSetup(hdri, direction, luminance * SUN_COLOUR / float(_LUMINANCE @ SUN_COLOUR),

@@ -11,7 +11,8 @@ Also ``docs/images/real_portraits.png``: every portrait of :data:`PORTRAITS` (``
 photo | reconstruction | albedo (UV) | relit under two sample environments exposed as the photo was (the face gets
 the fitted light's frontal irradiance), with the face-mask PSNR, and
 ``docs/images/real_portraits.json`` with each fit's metrics and timings.
-Every environment is exposed by :func:`svfri.render.environment.metering_exposure_ev` (mean luminance 1).
+The strip's environments are exposed by :func:`svfri.render.environment.metering_exposure_ev` (mean luminance 1);
+the portraits' relights as their photo was (``environment_lighting(..., match_light_sh=...)``).
 """
 
 from __future__ import annotations
@@ -63,9 +64,9 @@ def real_portraits(out: pathlib.Path, steps: int) -> list[dict]:
     from svfri.io.images import read_photo
     from svfri.io.output_set import load_face_asset
     from svfri.pipeline.fit_job import REPORT_HDRIS, FitJobSettings, run_fit
-    from svfri.pipeline.relight_job import render_view
-    from svfri.render.environment import environment_to_sh
-    from svfri.render.relight import environment_lighting, matching_exposure_ev, tonemap_aces
+    from svfri.pipeline.relight_job import fitted_light
+    from svfri.pipeline.relight_job import relit_preview
+    from svfri.render.relight import environment_lighting
 
     environments = {name: read_environment(sample_hdri_path(name)) for name in REPORT_HDRIS}
     rows, records = [], []
@@ -87,14 +88,11 @@ def real_portraits(out: pathlib.Path, steps: int) -> list[dict]:
                      _label(_face_crop(reconstruction, points * scale), f"fit {metrics['psnr_db']:.1f} dB"),
                      _label(cv2.resize(albedo, (_TILE, _TILE), interpolation=cv2.INTER_AREA), "albedo")]
             asset = load_face_asset(folder)
-            fitted_light = np.asarray(json.loads((folder / "lighting.json").read_text())["coefficients"])
+            light = fitted_light(folder)
             for light_name, environment in environments.items():
                 # Exposed as the photo was: the face gets the fitted light's frontal irradiance.
-                lighting = environment_lighting(environment, exposure_ev=matching_exposure_ev(
-                    environment_to_sh(environment), fitted_light))
-                radiance, coverage, _ = render_view(asset, lighting, yaw=_YAW_DEGREES, pitch=0.0, size=_TILE)
-                display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
-                tiles.append(_label(display * coverage[..., None] + 0.45 * (1 - coverage[..., None]),
+                lighting = environment_lighting(environment, match_light_sh=light)
+                tiles.append(_label(relit_preview(asset, lighting, yaw=_YAW_DEGREES, size=_TILE),
                                     f"relit: {light_name}"))
             rows.append(np.concatenate(tiles, axis=1))
             print(f"{name}: {metrics}", flush=True)
@@ -120,9 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     from svfri.io.output_set import load_face_asset
     from svfri.fitting.optimise import FitSettings
     from svfri.pipeline.fit_job import FitJobSettings, run_fit
-    from svfri.pipeline.relight_job import render_view
+    from svfri.pipeline.relight_job import relit_preview
     from svfri.render.environment import metering_exposure_ev
-    from svfri.render.relight import environment_lighting, tonemap_aces
+    from svfri.render.relight import environment_lighting
 
     sample = pathlib.Path("samples/astronaut.png")
     with tempfile.TemporaryDirectory() as temporary:
@@ -144,9 +142,7 @@ def main(argv: list[str] | None = None) -> None:
                 path = sample_hdri_path(name)
             environment = read_environment(path)
             lighting = environment_lighting(environment, exposure_ev=metering_exposure_ev(environment))
-            radiance, coverage, _ = render_view(asset, lighting, yaw=_YAW_DEGREES, pitch=0.0, size=_TILE)
-            display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
-            tiles.append(_label(display * coverage[..., None] + 0.45 * (1 - coverage[..., None]), name))
+            tiles.append(_label(relit_preview(asset, lighting, yaw=_YAW_DEGREES, size=_TILE), name))
         strip = np.concatenate(tiles, axis=1)
         cv2.imwrite(str(args.out / "relit_strip.png"), strip[..., ::-1])
     print(f"wrote {args.out / 'sample_report.png'} and {args.out / 'relit_strip.png'}; fit: {metrics}")

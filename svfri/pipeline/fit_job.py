@@ -46,8 +46,9 @@ __all__ = ["FitJobSettings", "load_networks", "NETWORKS_DIR_ENV", "run_fit", "fi
 RECONSTRUCTION_MAX_SIDE = 2048
 #: Pixels whose loss weight is at least this count in the reported PSNR / SSIM / L1.
 METRIC_MASK_THRESHOLD = 0.5
-#: The shipped sample environments used for the report's two relights.
+#: The shipped sample environments used for the report's two relights, and the side of those relights, pixels.
 REPORT_HDRIS = ("studio", "sky")
+REPORT_RELIGHT_SIZE = 256
 _SH_ORDER_NAMES = ["Y00", "Y1-1", "Y10", "Y11", "Y2-2", "Y2-1", "Y20", "Y21", "Y22"]
 
 
@@ -227,19 +228,15 @@ def _report(outcome: FitOutcome, work_reconstruction: np.ndarray, roughness: flo
 
     from svfri.data.hdri import sample_hdri_path
     from svfri.io.hdr import read_environment
-    from svfri.pipeline.relight_job import render_view
-    from svfri.render.environment import environment_to_sh
-    from svfri.render.relight import environment_lighting, matching_exposure_ev, tonemap_aces
+    from svfri.pipeline.relight_job import relit_preview
+    from svfri.render.relight import environment_lighting
 
     asset = asset_from_fit(outcome, roughness)
     relights = []
     for name in REPORT_HDRIS:
-        environment = read_environment(sample_hdri_path(name))
-        exposure = matching_exposure_ev(environment_to_sh(environment), outcome.fit.light_sh)
-        lighting = environment_lighting(environment, exposure_ev=exposure)
-        radiance, coverage, _ = render_view(asset, lighting, yaw=0.0, pitch=0.0, size=256)
-        display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
-        relights.append((name, display * coverage[..., None] + 0.45 * (1 - coverage[..., None])))
+        lighting = environment_lighting(read_environment(sample_hdri_path(name)),
+                                        match_light_sh=outcome.fit.light_sh)
+        relights.append((name, relit_preview(asset, lighting, yaw=0.0, size=REPORT_RELIGHT_SIZE)))
     maps = outcome.maps
     panels = [("photo (face crop)", outcome.geometry.work_image), ("reconstruction", work_reconstruction),
               ("albedo", maps["albedo"]), ("specular", maps["specular"][..., 0]), ("normal", maps["normal"])]

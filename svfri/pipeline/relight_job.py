@@ -15,8 +15,7 @@ from svfri.errors import UsageError
 from svfri.io.hdr import read_environment, write_exr
 from svfri.io.images import write_png
 from svfri.io.output_set import FaceAsset, load_face_asset
-from svfri.render.environment import environment_to_sh, rotate_environment
-from svfri.render.relight import (EnvironmentLighting, environment_lighting, matching_exposure_ev, framing_camera, render_asset,
+from svfri.render.relight import (EnvironmentLighting, environment_lighting, framing_camera, render_asset,
                                   tonemap_aces, view_rotation, with_visibility)
 
 __all__ = ["RelightSettings", "run_relight", "render_view", "SUPERSAMPLING", "PHOTO_VIEW_MAX_SIDE",
@@ -89,20 +88,26 @@ def _background(kind: str, asset: FaceAsset, photo_view: bool, shape: tuple[int,
     return np.full(shape + (3,), grey, np.float32)
 
 
-def photo_exposure_ev(folder: Path, environment: np.ndarray, rotate_degrees: float = 0.0) -> float:
-    """Stops that expose ``environment`` (turned by ``rotate_degrees``) as the photo was exposed under the fitted light
-    of ``folder/lighting.json`` (:func:`svfri.render.relight.matching_exposure_ev`)."""
+def fitted_light(folder: Path) -> np.ndarray:
+    """``[9, 3]`` the light fitted to the photo, from ``folder/lighting.json`` (for ``--match-photo-exposure``)."""
     path = Path(folder) / "lighting.json"
     try:
-        fitted = np.asarray(json.loads(path.read_text())["coefficients"], np.float64)
+        return np.asarray(json.loads(path.read_text())["coefficients"], np.float64)
     except (OSError, ValueError, KeyError) as error:
         raise UsageError(f"--match-photo-exposure needs the fitted light in {path} (made by `svfri fit`): "
                          f"{error}") from None
-    environment_sh = environment_to_sh(rotate_environment(environment, rotate_degrees))
-    try:
-        return matching_exposure_ev(environment_sh, fitted)
-    except ValueError as error:
-        raise UsageError(f"--match-photo-exposure: {error}") from None
+
+
+#: Display value (sRGB, after tone mapping) of the grey behind the report's and README's relit previews.
+PREVIEW_BACKGROUND = 0.45
+
+
+def relit_preview(asset: FaceAsset, lighting: EnvironmentLighting, *, yaw: float, size: int) -> np.ndarray:
+    """A novel view (head turned by ``yaw`` degrees) tone-mapped and composited over :data:`PREVIEW_BACKGROUND`:
+    ``[size, size, 3]`` display values in ``[0, 1]``, for reports and README pictures."""
+    radiance, coverage, _ = render_view(asset, lighting, yaw=yaw, pitch=0.0, size=size)
+    display = tonemap_aces(radiance / np.maximum(coverage[..., None], 1e-6))
+    return display * coverage[..., None] + PREVIEW_BACKGROUND * (1 - coverage[..., None])
 
 
 def run_relight(folder: Path, hdr: Path, out: Path, settings: RelightSettings = RelightSettings()) -> dict:
@@ -111,10 +116,12 @@ def run_relight(folder: Path, hdr: Path, out: Path, settings: RelightSettings = 
     clock = time.perf_counter()
     asset = with_visibility(load_face_asset(folder))
     environment = read_environment(hdr)
-    exposure_ev = settings.exposure_ev
-    if settings.match_photo_exposure:
-        exposure_ev += photo_exposure_ev(folder, environment, settings.rotate_degrees)
-    lighting = environment_lighting(environment, rotate_degrees=settings.rotate_degrees, exposure_ev=exposure_ev)
+    match = fitted_light(folder) if settings.match_photo_exposure else None
+    try:
+        lighting = environment_lighting(environment, rotate_degrees=settings.rotate_degrees,
+                                        exposure_ev=settings.exposure_ev, match_light_sh=match)
+    except ValueError as error:
+        raise UsageError(f"--match-photo-exposure: {error}") from None
     prepare_seconds = time.perf_counter() - clock
 
     clock = time.perf_counter()

@@ -44,7 +44,7 @@ from svfri.render.environment import PrefilteredEnvironment, apply_exposure, env
 from svfri.render.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors, shade
 
-__all__ = ["EnvironmentLighting", "environment_lighting", "frontal_irradiance_luminance", "matching_exposure_ev", "view_rotation", "framing_camera", "render_asset",
+__all__ = ["EnvironmentLighting", "environment_lighting", "frontal_irradiance", "frontal_irradiance_luminance", "matching_exposure_ev", "view_rotation", "framing_camera", "render_asset",
            "tonemap_aces", "with_visibility", "NOVEL_VIEW_MARGIN"]
 
 #: Fraction of a novel view's image left around the mesh's projected bounds, on each side.
@@ -62,21 +62,32 @@ class EnvironmentLighting:
     prefiltered: PrefilteredEnvironment
 
 
-def environment_lighting(environment: np.ndarray, *, rotate_degrees: float = 0.0,
-                         exposure_ev: float = 0.0) -> EnvironmentLighting:
-    """Rotates (about ``+Y``), exposes (``x 2^EV``), projects and prefilters an ``[H, 2H, 3]`` linear map."""
-    environment = apply_exposure(rotate_environment(environment, rotate_degrees), exposure_ev)
-    return EnvironmentLighting(window_sh(environment_to_sh(environment).astype(np.float64)),
-                               PrefilteredEnvironment.from_environment(environment))
+def environment_lighting(environment: np.ndarray, *, rotate_degrees: float = 0.0, exposure_ev: float = 0.0,
+                         match_light_sh: np.ndarray | None = None) -> EnvironmentLighting:
+    """Rotates (about ``+Y``), exposes (``x 2^EV``), projects and prefilters an ``[H, 2H, 3]`` linear map.
+
+    ``match_light_sh`` (``[9, 3]``, e.g. the light fitted to a photo) adds :func:`matching_exposure_ev` stops on top
+    of ``exposure_ev``, so the face is exposed as it was under that light. The SH projection is linear, so it is
+    taken once, before the exposure, and scaled. Raises ValueError when there is no frontal irradiance to match.
+    """
+    rotated = rotate_environment(environment, rotate_degrees)
+    light_sh = environment_to_sh(rotated).astype(np.float64)
+    if match_light_sh is not None:
+        exposure_ev = exposure_ev + matching_exposure_ev(light_sh, match_light_sh)
+    return EnvironmentLighting(window_sh(light_sh * 2.0 ** float(exposure_ev)),
+                               PrefilteredEnvironment.from_environment(apply_exposure(rotated, exposure_ev)))
+
+
+def frontal_irradiance(light_sh: np.ndarray, direction=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """RGB irradiance ``[3]`` on an unoccluded surface facing ``direction`` (default the camera, ``+Z``) under SH
+    radiance ``light_sh [9, 3]``: ``E(n) = sum_i A_l(i) c_i Y_i(n)`` (Ramamoorthi & Hanrahan 2001; radiance x sr)."""
+    basis = sh_basis_np(np.asarray(direction, np.float64) / np.linalg.norm(direction))
+    return (np.asarray(CLAMPED_COSINE_COEFFICIENT_FACTORS) * basis) @ np.asarray(light_sh, np.float64)
 
 
 def frontal_irradiance_luminance(light_sh: np.ndarray, direction=(0.0, 0.0, 1.0)) -> float:
-    """Luminance ``Y`` of the irradiance on an unoccluded surface facing ``direction`` (default the camera, ``+Z``)
-    under SH radiance ``light_sh [9, 3]``: ``E(n) = sum_i A_l(i) c_i Y_i(n)`` (Ramamoorthi & Hanrahan 2001), then the
-    Rec. 709 luminance weights."""
-    basis = sh_basis_np(np.asarray(direction, np.float64) / np.linalg.norm(direction))
-    irradiance = (np.asarray(CLAMPED_COSINE_COEFFICIENT_FACTORS) * basis) @ np.asarray(light_sh, np.float64)
-    return float(SRGB_TO_XYZ[1] @ irradiance)
+    """Rec. 709 luminance ``Y`` of :func:`frontal_irradiance`."""
+    return float(SRGB_TO_XYZ[1] @ frontal_irradiance(light_sh, direction))
 
 
 def matching_exposure_ev(environment_sh: np.ndarray, reference_sh: np.ndarray) -> float:
