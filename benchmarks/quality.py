@@ -179,10 +179,7 @@ def fit_scene(fitter: LatentFitter, scene: Scene, template: FaceTemplate, *, var
                                    on_snapshot=on_snapshot if snapshot_every else None)
     refined = None
     if refiner is not None:
-        refined = refiner.refine(gbuffer, scene.photo, albedo_srgb=result.maps["albedo"],
-                                 specular=result.maps["specular"], normal=result.maps["normal"],
-                                 light_sh=result.light_sh, roughness=roughness, weights=result.weights,
-                                 face_region=template.region_masks["face"])
+        refined = refiner.refine_fit(gbuffer, scene.photo, result, template, roughness=roughness)
     seconds = time.perf_counter() - clock
     weights = pixel_weights(scene.gbuffer, template)      # before outlier rejection: the same pixels for all
     final_maps, radiance, latent = transform_maps(result.maps), result.radiance, None

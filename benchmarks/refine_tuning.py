@@ -113,11 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                     key = (size, settings)
                     if key not in refiners:
                         refiners[key] = AlbedoRefiner(size, settings, fit_settings.loss_space)
-                    refined = refiners[key].refine(
-                        scene.gbuffer, scene.photo, albedo_srgb=result.maps["albedo"],
-                        specular=result.maps["specular"], normal=result.maps["normal"], light_sh=result.light_sh,
-                        roughness=fit_settings.roughness, weights=result.weights,
-                        face_region=template.region_masks["face"])
+                    refined = refiners[key].refine_fit(scene.gbuffer, scene.photo, result, template,
+                                                       roughness=fit_settings.roughness)
                     maps["albedo"], radiance = refined.albedo, refined.radiance
                     seconds.setdefault(label, []).append(refined.seconds)
                 metrics = quality.scene_metrics(maps, result.light_sh, radiance, scene, weights_scored)

@@ -44,7 +44,7 @@ from svfri.render.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors, shade
 from svfri.render.texture import sample_bilinear
 
-__all__ = ["FitSettings", "FitResult", "LatentFitter", "pixel_weights", "fit_latents", "ADAM_EPSILON", "OUTLIER_REJECTION_FRACTION",
+__all__ = ["FitSettings", "FitResult", "LatentFitter", "pixel_weights", "in_loss_space", "loss_target", "fit_latents", "ADAM_EPSILON", "OUTLIER_REJECTION_FRACTION",
            "OUTLIER_MAD_FACTOR", "MIN_VIEW_COSINE", "EXCLUDED_REGIONS",
            "DEFAULT_ROUGHNESS", "LOSS_SPACES"]
 
@@ -86,6 +86,20 @@ def pixel_weights(gbuffer: GBuffer, template: FaceTemplate) -> np.ndarray:
     return np.clip(weights, 0.0, 1.0).astype(np.float32)
 
 
+def in_loss_space(radiance: tf.Tensor, loss_space: str) -> tf.Tensor:
+    """Linear radiance ``[N, 3]`` in the loss's comparison space ``f`` (module docstring): sRGB-encoded after
+    clamping to ``[0, 1]`` (``"srgb"``), or as it is (``"linear"``)."""
+    if loss_space == "srgb":
+        return linear_to_srgb(tf.clip_by_value(radiance, 0.0, 1.0))
+    return radiance
+
+
+def loss_target(photo_srgb: np.ndarray, gbuffer: GBuffer, loss_space: str) -> np.ndarray:
+    """``[N, 3]`` float32: the photo (sRGB ``[H, W, 3]`` on the G-buffer's pixels) in the loss's comparison space."""
+    target = np.asarray(photo_srgb).reshape(-1, 3)[gbuffer.pixel_index].astype(np.float32)
+    return srgb_to_linear_np(target).astype(np.float32) if loss_space == "linear" else target
+
+
 def _to_numpy_maps(maps: dict) -> dict[str, np.ndarray]:
     return {c: np.asarray(maps[c][0].numpy(), dtype=np.float32) for c in COMPONENTS}
 
@@ -122,9 +136,7 @@ class LatentFitter:
         settings = self.settings
         with tf.GradientTape() as tape:
             _, radiance = self._render(gb, skips, textures)
-            predicted = radiance
-            if settings.loss_space == "srgb":
-                predicted = linear_to_srgb(tf.clip_by_value(radiance, 0.0, 1.0))
+            predicted = in_loss_space(radiance, settings.loss_space)
             loss = tf.reduce_sum(weights * tf.square(predicted - target)) / weight_sum
             if settings.latent_prior_weight:
                 loss += settings.latent_prior_weight * tf.add_n(
@@ -166,9 +178,7 @@ class LatentFitter:
         seconds_encode = time.perf_counter() - clock
 
         gb = gbuffer_to_tensors(gbuffer)
-        target = photo_srgb.reshape(-1, 3)[gbuffer.pixel_index].astype(np.float32)
-        if settings.loss_space == "linear":
-            target = srgb_to_linear_np(target).astype(np.float32)
+        target = loss_target(photo_srgb, gbuffer, settings.loss_space)
         weights_np = pixel_weights(gbuffer, template)
         target = tf.constant(target)
 
@@ -204,9 +214,7 @@ class LatentFitter:
     def _inliers(self, gb, skips, textures, target: tf.Tensor, weights: np.ndarray) -> np.ndarray:
         """``[N]`` bool: pixels whose current residual passes the robust z-score test (module docstring)."""
         _, radiance = self._render(gb, skips, textures)
-        predicted = radiance
-        if self.settings.loss_space == "srgb":
-            predicted = linear_to_srgb(tf.clip_by_value(radiance, 0.0, 1.0))
+        predicted = in_loss_space(radiance, self.settings.loss_space)
         residual = np.abs(predicted.numpy() - target.numpy()).mean(axis=1)
         counted = residual[weights > 0]
         if counted.size == 0:

@@ -48,11 +48,13 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from svfri.math.color import linear_to_srgb, linear_to_srgb_np, srgb_to_linear_np
+from svfri.fitting.adam import adam_update
+from svfri.fitting.optimise import FitResult, in_loss_space, loss_target
+from svfri.fitting.settings import RefineSettings
+from svfri.geometry.template import FaceTemplate
+from svfri.math.color import linear_to_srgb_np, srgb_to_linear_np
 from svfri.render.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors, shade
-from svfri.fitting.adam import adam_update
-from svfri.fitting.settings import RefineSettings
 from svfri.render.texture import BilinearTaps, bilinear_taps, sample_bilinear_taps
 
 __all__ = ["RefineSettings", "RefineResult", "AlbedoRefiner", "gaussian_kernel_1d", "lowpass", "face_texel_mask",
@@ -135,34 +137,31 @@ class AlbedoRefiner:
     def _albedo_linear(self, base_linear: tf.Tensor, face: tf.Tensor) -> tf.Tensor:
         return base_linear * tf.exp(face * self.log_ratio)
 
-    def _losses(self, base_linear, face, taps_indices, taps_weights, diffuse, specular, target, weights,
+    def _losses(self, base_linear, face, face_low, taps_indices, taps_weights, diffuse, specular, target, weights,
                 weight_sum):
+        """(total, data) losses (module docstring); ``face_low`` is ``face`` pooled as :func:`lowpass` pools."""
         settings = self.settings
         albedo = self._albedo_linear(base_linear, face)
         sampled = sample_bilinear_taps(albedo, BilinearTaps(taps_indices, taps_weights))
-        radiance = sampled * diffuse + specular
-        predicted = radiance
-        if self.loss_space == "srgb":
-            predicted = linear_to_srgb(tf.clip_by_value(radiance, 0.0, 1.0))
+        predicted = in_loss_space(sampled * diffuse + specular, self.loss_space)
         data = tf.reduce_sum(weights * tf.square(predicted - target)) / weight_sum
         delta = face * self.log_ratio
-        face_sum = tf.reduce_sum(face) * 3.0 + 1e-6
-        prior = tf.reduce_sum(tf.square(delta)) / face_sum
+        prior = tf.reduce_sum(tf.square(delta)) / (tf.reduce_sum(face) * 3.0 + 1e-6)
         smooth = (tf.reduce_mean(tf.square(delta[1:] - delta[:-1]))
                   + tf.reduce_mean(tf.square(delta[:, 1:] - delta[:, :-1])))
-        low = lowpass(delta, settings.lowpass_sigma * self.size)
-        face_low = tf.nn.avg_pool2d(face[None], ksize=LOWPASS_POOL, strides=LOWPASS_POOL, padding="VALID")[0]
-        lowpass_term = tf.reduce_sum(face_low * tf.square(low)) / (tf.reduce_sum(face_low) * 3.0 + 1e-6)
-        total = (data + settings.prior_weight * prior + settings.smooth_weight * smooth
-                 + settings.lowpass_weight * lowpass_term)
+        total = data + settings.prior_weight * prior + settings.smooth_weight * smooth
+        if settings.lowpass_weight:         # off by default: no pooling or convolution in the step then
+            low = lowpass(delta, settings.lowpass_sigma * self.size)
+            lowpass_term = tf.reduce_sum(face_low * tf.square(low)) / (tf.reduce_sum(face_low) * 3.0 + 1e-6)
+            total += settings.lowpass_weight * lowpass_term
         return total, data
 
-    def _step_eager(self, base_linear, face, taps_indices, taps_weights, diffuse, specular, target, weights,
-                    weight_sum):
+    def _step_eager(self, base_linear, face, face_low, taps_indices, taps_weights, diffuse, specular, target,
+                    weights, weight_sum):
         settings = self.settings
         with tf.GradientTape() as tape:
-            total, data = self._losses(base_linear, face, taps_indices, taps_weights, diffuse, specular, target,
-                                       weights, weight_sum)
+            total, data = self._losses(base_linear, face, face_low, taps_indices, taps_weights, diffuse, specular,
+                                       target, weights, weight_sum)
         gradient = tape.gradient(total, self.log_ratio)
         self._iteration.assign_add(1.0)
         adam_update(self.log_ratio, gradient, self._first_moment, self._second_moment, self._iteration,
@@ -194,14 +193,14 @@ class AlbedoRefiner:
                        roughness=np.float32(roughness))
         diffuse, specular_radiance = shaded["diffuse"], shaded["specular"]
         taps = bilinear_taps(tf.constant(gbuffer.uv, tf.float32), self.size, self.size)
-        target = photo_srgb.reshape(-1, 3)[gbuffer.pixel_index].astype(np.float32)
-        if self.loss_space == "linear":
-            target = srgb_to_linear_np(target).astype(np.float32)
+        target = loss_target(photo_srgb, gbuffer, self.loss_space)
         base_linear = tf.constant(srgb_to_linear_np(albedo_srgb).astype(np.float32))
         face = tf.constant(face_texel_mask(face_region, self.size))
+        face_low = tf.nn.avg_pool2d(face[None], ksize=LOWPASS_POOL, strides=LOWPASS_POOL, padding="VALID")[0]
         weights = np.asarray(weights, np.float32)
-        arguments = (base_linear, face, taps.indices, taps.weights, diffuse, specular_radiance, tf.constant(target),
-                     tf.constant(weights[:, None]), tf.constant(max(float(weights.sum()) * 3.0, 1e-6)))
+        arguments = (base_linear, face, face_low, taps.indices, taps.weights, diffuse, specular_radiance,
+                     tf.constant(target), tf.constant(weights[:, None]),
+                     tf.constant(max(float(weights.sum()) * 3.0, 1e-6)))
 
         for variable in (self.log_ratio, self._first_moment, self._second_moment):
             variable.assign(tf.zeros_like(variable))
@@ -220,3 +219,10 @@ class AlbedoRefiner:
         return RefineResult(albedo=albedo, radiance=radiance.numpy(), log_ratio=(face * self.log_ratio).numpy(),
                             loss_history=history, data_loss_history=data_history,
                             seconds=time.perf_counter() - clock)
+
+    def refine_fit(self, gbuffer: GBuffer, photo_srgb: np.ndarray, fit: FitResult, template: FaceTemplate, *,
+                   roughness: float, on_step=None) -> RefineResult:
+        """:meth:`refine` from a latent fit's result: its maps, light and pixel weights, the template's face region."""
+        return self.refine(gbuffer, photo_srgb, albedo_srgb=fit.maps["albedo"], specular=fit.maps["specular"],
+                           normal=fit.maps["normal"], light_sh=fit.light_sh, roughness=roughness,
+                           weights=fit.weights, face_region=template.region_masks["face"], on_step=on_step)

@@ -170,10 +170,9 @@ def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callab
             if on_step is not None:
                 on_step(first + step, loss)
 
-        refined = _refiner(size, settings.refine, settings.fit.loss_space).refine(
-            geometry.gbuffer, geometry.work_image, albedo_srgb=result.maps["albedo"], specular=result.maps["specular"],
-            normal=result.maps["normal"], light_sh=result.light_sh, roughness=settings.fit.roughness,
-            weights=result.weights, face_region=template.region_masks["face"], on_step=refine_step)
+        refined = _refiner(size, settings.refine, settings.fit.loss_space).refine_fit(
+            geometry.gbuffer, geometry.work_image, result, template, roughness=settings.fit.roughness,
+            on_step=refine_step)
         timings["refine"] = refined.seconds
     return FitOutcome(geometry, result, timings, refined)
 
