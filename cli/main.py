@@ -1,7 +1,11 @@
 """The ``svfri`` command line (Click). One command, one job; every command has ``--help``.
 
 Errors: a :class:`svfri.errors.SvfriError` prints ``error: <message>`` on one line to stderr and exits with its code
-(README, "Exit codes"); usage errors exit 2 (Click's convention).
+(README, "Exit codes"); usage errors exit 2 (Click's convention); any other exception is an internal error, printed
+on one line (the traceback with ``SVFRI_DEBUG=1``) with exit code 1; Ctrl-C exits 130 without a traceback.
+
+Batch output: a progress bar only when stderr is a terminal; otherwise one line per photo as it finishes
+(``--json-lines``: one JSON object per photo, then a final summary object).
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import click
 
 import svfri
-from svfri.errors import SvfriError
+from svfri.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SvfriError
 from svfri.fitting.settings import FitSettings, RefineSettings
 from svfri.native_logs import import_tensorflow
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+#: Environment variable: show tracebacks of internal errors (any command).
+DEBUG_ENV = "SVFRI_DEBUG"
 
 
 def _fail(error: SvfriError) -> None:
@@ -28,26 +36,121 @@ def _fail(error: SvfriError) -> None:
     sys.exit(error.exit_code)
 
 
-def _report_batch(result, *, as_json: bool, quiet: bool, what: str) -> None:
+def _progress_on_terminal() -> bool:
+    """Progress bars (carriage-return updates) only when a person is watching stderr."""
+    return sys.stderr.isatty()
+
+
+class _Group(click.Group):
+    """The command group: Ctrl-C exits 130 with one line; an unexpected exception is one line and exit 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted (Ctrl-C); nothing half-written was left behind", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except SvfriError as error:
+            _fail(error)
+        except Exception as error:  # a bug: say so on one line, not a traceback (unless asked for)
+            if os.environ.get(DEBUG_ENV):
+                raise
+            click.echo(f"error: internal error ({type(error).__name__}: {error}); please report it "
+                       f"(set {DEBUG_ENV}=1 for the traceback)", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+
+def _row_line(row: dict, index: int, total: int) -> tuple[str, bool]:
+    """One human-readable line for a finished row, and whether it goes to stderr."""
+    prefix = f"[{index}/{total}] " if total > 1 else ""
+    if row["status"] == "ok":
+        quality = row.get("metrics", {}).get("psnr_db")
+        quality = f", face PSNR {quality:.2f} dB" if quality is not None else ""
+        return f"{prefix}{row['input']} -> {row['output']} ({row['seconds']:.1f} s{quality})", False
+    if row["status"] == "skipped":
+        return f"{prefix}{row['input']}: skipped (already complete in {row['output']})", False
+    return f"error: {row['error']}", True
+
+
+class _BatchPrinter:
+    """Presents a running batch: ``on_start`` / ``on_row`` callbacks of :func:`svfri.pipeline.batch.run_batch`.
+
+    * ``--json-lines``: each finished row as one JSON object on stdout (flushed), errors also on stderr;
+    * on a terminal (stderr a tty, several photos): a tqdm bar over the photos, finished lines printed above it;
+    * otherwise: one line per finished photo (stdout; errors on stderr) — no carriage-return updates.
+    ``--quiet`` and ``--json`` leave only the error lines.
+    """
+
+    def __init__(self, total: int, *, quiet: bool, as_json: bool, json_lines: bool):
+        self.total, self.quiet, self.as_json, self.json_lines = total, quiet, as_json, json_lines
+        self.finished = 0
+        self.bar = None
+        if total > 1 and not (quiet or as_json or json_lines) and _progress_on_terminal():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="photos", unit="photo", leave=False)
+
+    def _echo(self, line: str, err: bool) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr if err else sys.stdout)
+        else:
+            click.echo(line, err=err)
+
+    def on_row(self, row: dict) -> None:
+        self.finished += 1
+        if self.bar is not None:
+            self.bar.update(1)
+        line, err = _row_line(row, self.finished, self.total)
+        if self.json_lines:
+            click.echo(json.dumps(row))
+            sys.stdout.flush()
+        if err:
+            self._echo(line, True)
+        elif not (self.quiet or self.as_json or self.json_lines):
+            self._echo(line, False)
+            for note in row.get("metrics", {}).get("notes", []):
+                self._echo(f"note: {row['input']}: {note}", True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _counts(result) -> dict:
+    statuses = [row["status"] for row in result.rows]
+    return {"total": result.total, "ok": statuses.count("ok"), "skipped": statuses.count("skipped"),
+            "failed": statuses.count("failed"), "interrupted": result.interrupted}
+
+
+def _report_batch(result, out: Path, *, as_json: bool, json_lines: bool, quiet: bool, what: str) -> None:
+    """The end of a batch: the JSON report, the final JSON line, or the count line; then exits with its code."""
+    counts = _counts(result)
     if as_json:
-        click.echo(json.dumps({"exit_code": result.exit_code, "results": result.rows}, indent=2))
-    elif not quiet:
-        for row in result.rows:
-            if row["status"] == "ok":
-                quality = row.get("metrics", {}).get("psnr_db")
-                quality = f", face PSNR {quality:.2f} dB" if quality is not None else ""
-                click.echo(f"{row['input']} -> {row['output']} ({row['seconds']:.1f} s{quality})")
-                for note in row.get("metrics", {}).get("notes", []):
-                    click.echo(f"note: {row['input']}: {note}", err=True)
-            elif row["status"] == "skipped":
-                click.echo(f"{row['input']}: skipped (already complete in {row['output']})")
-        if len(result.rows) > 1:
-            ok = sum(row["status"] != "failed" for row in result.rows)
-            click.echo(f"{what}: {ok}/{len(result.rows)} done")
-    for row in result.failed:
-        message = row["error"] if row["error"].startswith(row["input"]) else f"{row['input']}: {row['error']}"
-        click.echo(f"error: {message}", err=True)
+        click.echo(json.dumps({"exit_code": result.exit_code, **counts, "results": result.rows}, indent=2))
+    elif json_lines:
+        click.echo(json.dumps({"summary": counts, "exit_code": result.exit_code}))
+    elif not quiet and result.total > 1:
+        click.echo(f"{what}: {counts['ok'] + counts['skipped']}/{result.total} done")
+    if result.interrupted:
+        where = f"; summary so far in {out / 'summary.json'}" if result.total > 1 else ""
+        click.echo(f"error: interrupted (Ctrl-C) after {counts['ok'] + counts['skipped']} of {result.total} "
+                   f"photos{where}; run again with --skip-existing to resume", err=True)
     sys.exit(result.exit_code)
+
+
+def _run_batch_command(photos, out, job, *, output_set, skip_existing, quiet, as_json, json_lines, debug, what):
+    from svfri.pipeline.batch import run_batch
+
+    printer = _BatchPrinter(len(photos), quiet=quiet, as_json=as_json, json_lines=json_lines)
+    try:
+        result = run_batch(photos, out, job, output_set=output_set, skip_existing=skip_existing, debug=debug,
+                           on_row=printer.on_row)
+    finally:
+        printer.close()
+    _report_batch(result, out, as_json=as_json, json_lines=json_lines, quiet=quiet, what=what)
 
 
 def _report_files(report: dict, *, as_json: bool, quiet: bool) -> None:
@@ -60,7 +163,7 @@ def _report_files(report: dict, *, as_json: bool, quiet: bool) -> None:
         click.echo(" ".join(report["files"]))
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=_Group, context_settings=CONTEXT)
 @click.version_option(svfri.__version__, "--version", prog_name="svfri")
 def main() -> None:
     """svfri: one portrait photo -> relightable face (albedo, specular, normal maps, SH lighting, mesh)."""
@@ -75,12 +178,26 @@ def _batch_options(function):
                      help="Which face when there are several, counted from the largest (0)."),
         click.option("--skip-existing", is_flag=True, help="Skip photos whose output folder is already complete."),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
-        click.option("--json", "as_json", is_flag=True, help="Print a JSON report on stdout (for scripts)."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout at the end (for scripts)."),
+        click.option("--json-lines", is_flag=True, help="Stream one JSON object per photo on stdout as it finishes, "
+                     "then a final {\"summary\": ...} object (for scripts and logs)."),
         click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of internal errors."),
     ]
     for option in reversed(options):
         function = option(function)
     return function
+
+
+def _photos(inputs, out: Path, recursive: bool, as_json: bool, json_lines: bool) -> list[Path]:
+    """The photos of a batch command (``--out`` and svfri's own files left out); usage errors raised."""
+    from svfri.pipeline.inputs import expand_inputs
+
+    if as_json and json_lines:
+        raise svfri.errors.UsageError("--json and --json-lines exclude each other; choose one")
+    photos = expand_inputs(list(inputs), recursive=recursive, exclude=[out])
+    if not photos:
+        raise svfri.errors.UsageError("no photos found in the given inputs")
+    return photos
 
 
 @main.command("mesh", context_settings=CONTEXT)
@@ -90,29 +207,27 @@ def _batch_options(function):
               help="Side of the unwrapped texture and bake textures, in texels.")
 @click.option("--ray-count", default=128, show_default=True, type=click.IntRange(16, 4096),
               help="Rays per vertex for the visibility bake.")
-def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, debug, texture_size, ray_count):
+def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, json_lines, debug, texture_size,
+                 ray_count):
     """Geometry stage: photo -> fitted face mesh, UV unwrap, baked visibility.
 
     INPUTS are photo files, folders or glob patterns. Writes mesh.obj/.mtl, texture.png, visibility.npz,
     landmarks.json, fit.json and overlay.png per photo.
     """
     import_tensorflow()
-    from svfri.pipeline.geometry_stage import GeometrySettings, run_geometry_stage
-    from svfri.pipeline.inputs import expand_inputs
-    from svfri.pipeline.batch import run_batch
     from svfri.geometry.face_models import ensure_face_models
+    from svfri.pipeline.completeness import MESH_SET
+    from svfri.pipeline.geometry_stage import GeometrySettings, run_geometry_stage
 
     try:
-        photos = expand_inputs(list(inputs), recursive=recursive)
-        if not photos:
-            raise svfri.errors.UsageError("no photos found in the given inputs")
+        photos = _photos(inputs, out, recursive, as_json, json_lines)
         settings = GeometrySettings(face_index=face_index, texture_size=texture_size, ray_count=ray_count)
-        ensure_face_models(quiet=quiet or as_json)
-        result = run_batch(photos, out, lambda photo, folder: run_geometry_stage(photo, folder, settings, quiet=quiet),
-                           skip_existing=skip_existing, quiet=quiet or as_json, debug=debug)
+        ensure_face_models(quiet=quiet or as_json or json_lines)
+        _run_batch_command(photos, out, lambda photo, folder: run_geometry_stage(photo, folder, settings, quiet=quiet),
+                           output_set=MESH_SET, skip_existing=skip_existing, quiet=quiet, as_json=as_json,
+                           json_lines=json_lines, debug=debug, what="mesh")
     except SvfriError as error:
         _fail(error)
-    _report_batch(result, as_json=as_json, quiet=quiet, what="mesh")
 
 
 @main.command("relight", context_settings=CONTEXT)
@@ -180,7 +295,8 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
 @click.option("--refine-steps", default=RefineSettings.steps, show_default=True, type=click.IntRange(0, 100000),
               help="Detail refinement steps on the albedo texels after the latent fit (0 = off).")
 @click.option("--no-report", is_flag=True, help="Skip report.png (saves ~2 s per photo).")
-def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, debug, steps, learning_rate,
+def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, json_lines, debug, steps,
+                learning_rate,
                 resolution, texture_size, loss_space, seed, device, save_every, latent_prior, refine_steps,
                 no_report):
     """Reconstruct: photo -> albedo, specular, normal maps, SH lighting and mesh (the full output set).
@@ -188,23 +304,18 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
     INPUTS are photo files, folders or glob patterns; several inputs get one sub-folder each under --out.
     """
     tf = import_tensorflow()
-    from tqdm import tqdm
-
     from svfri.geometry.face_models import ensure_face_models
-    from svfri.pipeline.batch import run_batch
+    from svfri.pipeline.completeness import FIT_SET
     from svfri.pipeline.fit_job import FitJobSettings, load_networks, run_fit
     from svfri.pipeline.geometry_stage import GeometrySettings
-    from svfri.pipeline.inputs import expand_inputs
 
     try:
         if device == "cpu":
             tf.config.set_visible_devices([], "GPU")
         elif device == "gpu" and not tf.config.list_physical_devices("GPU"):
             raise svfri.errors.UsageError("--device gpu: TensorFlow sees no GPU on this machine; use --device cpu")
-        photos = expand_inputs(list(inputs), recursive=recursive)
-        if not photos:
-            raise svfri.errors.UsageError("no photos found in the given inputs")
-        ensure_face_models(quiet=quiet or as_json)
+        photos = _photos(inputs, out, recursive, as_json, json_lines)
+        ensure_face_models(quiet=quiet or as_json or json_lines)
         load_networks()
         settings = FitJobSettings(
             geometry=GeometrySettings(face_index=face_index, texture_size=texture_size, seed=seed),
@@ -212,18 +323,24 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
                             latent_prior_weight=latent_prior),
             refine=RefineSettings(steps=refine_steps), resolution=resolution, save_every=save_every, report=not no_report)
 
+        show_steps = not (quiet or as_json or json_lines) and _progress_on_terminal()
+
         def job(photo, folder):
-            bar = tqdm(total=steps + refine_steps, desc=photo.name, unit="step", leave=False, disable=quiet or as_json)
+            if not show_steps:  # logs get one line per photo, not one carriage-return update per step
+                return run_fit(photo, folder, settings)
+            from tqdm import tqdm
+
+            bar = tqdm(total=steps + refine_steps, desc=photo.name, unit="step", leave=False)
             try:
                 return run_fit(photo, folder, settings,
                                on_step=lambda step, loss: (bar.update(1), bar.set_postfix(loss=f"{loss:.5f}")))
             finally:
                 bar.close()
 
-        result = run_batch(photos, out, job, skip_existing=skip_existing, quiet=quiet or as_json, debug=debug)
+        _run_batch_command(photos, out, job, output_set=FIT_SET, skip_existing=skip_existing, quiet=quiet,
+                           as_json=as_json, json_lines=json_lines, debug=debug, what="fit")
     except SvfriError as error:
         _fail(error)
-    _report_batch(result, as_json=as_json, quiet=quiet, what="fit")
 
 
 @main.command("fetch-models", context_settings=CONTEXT)

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 __all__ = [
     "SvfriError", "UsageError", "InputError", "NoFaceError", "FaceTooSmallError", "ModelError",
-    "OutputError", "HdrError", "NotYetError", "EXIT_OK", "EXIT_SOME_FAILED",
+    "OutputError", "HdrError", "NotYetError", "EXIT_OK", "EXIT_SOME_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED",
 ]
 
 #: Every input processed.
 EXIT_OK = 0
 #: A batch where some inputs failed and others succeeded (each failure is reported).
 EXIT_SOME_FAILED = 3
+#: An internal error (a bug in svfri, not in the input): one line saying so; ``--debug`` / ``SVFRI_DEBUG=1``
+#: shows the traceback.
+EXIT_INTERNAL = 1
+#: Stopped by Ctrl-C (SIGINT), the shell convention 128 + 2; a batch writes its summary so far first.
+EXIT_INTERRUPTED = 130
 
 
 class SvfriError(Exception):

@@ -1,9 +1,22 @@
 """Reading photos and writing images.
 
-Photos are read with Pillow (EXIF orientation applied, any mode Pillow knows) with OpenCV as the fallback
-decoder for layouts Pillow cannot convert (48-bit RGB TIFF/PNG). Pixel values stay integer (8 or 16 bit) so an
-8000x6000 photo costs 144 MB, not 576 MB; :meth:`Photo.to_float` converts a region to float32 sRGB in [0, 1].
-Writes are atomic: a temporary file in the destination folder, then ``os.replace``.
+Photos are read with Pillow (EXIF orientation applied, any mode Pillow knows: RGB, RGBA, grey, grey + alpha, palette,
+CMYK, 16-bit grey) with OpenCV as the decoder for what Pillow narrows or cannot open (48/64-bit RGB TIFF/PNG keep 16
+bits). Pixel values stay integer (8 or 16 bit) so an 8000x6000 photo costs 144 MB, not 576 MB;
+:meth:`Photo.to_float` converts a region to float32 sRGB in [0, 1].
+
+Refused before decoding, each with one :class:`InputError` line: a file whose header declares more than
+:data:`MAX_PHOTO_PIXELS` pixels, an HDR environment map (OpenEXR, Radiance, PFM: these belong to ``relight --hdr``),
+a folder, a broken symbolic link, an empty file. (The same reader takes the output folders' maps, so it sets no
+minimum size: a tiny photo fails later, as "no face found".)
+
+Colour: an embedded ICC profile other than sRGB (Display P3, Adobe RGB, a CMYK press profile, a grey profile) is
+converted to sRGB with LittleCMS (Pillow ``ImageCms``, relative colorimetric); :attr:`Photo.color_profile` says what
+was done. A 16-bit photo with such a profile is converted at 8 bits. A corrupt embedded profile is refused, not
+ignored. Alpha is dropped (svfri does not composite; :attr:`Photo.had_alpha` says so).
+
+Writes are atomic: a temporary file in the destination folder, then ``os.replace``; any failure to write (folder
+missing or read-only, disk full) is one :class:`OutputError`.
 """
 
 from __future__ import annotations
@@ -19,10 +32,15 @@ import numpy as np
 
 from svfri.errors import InputError, OutputError
 
-__all__ = ["Photo", "read_photo", "write_png", "atomic_write_bytes", "MAX_PHOTO_PIXELS"]
+__all__ = ["Photo", "read_photo", "write_png", "atomic_write_bytes", "MAX_PHOTO_PIXELS", "HDR_SIGNATURES"]
 
-#: Refuse photos above this many pixels (Pillow's decompression-bomb guard is lifted up to here).
-MAX_PHOTO_PIXELS = 250_000_000
+#: Photos whose header declares more pixels than this are refused before any pixel is decoded (120 MP: above the
+#: largest camera sensors in use, ~100 MP; a face needs a small fraction of that). This check replaces Pillow's
+#: decompression-bomb guard (which only warns between 1x and 2x its limit).
+MAX_PHOTO_PIXELS = 120_000_000
+#: Leading bytes of HDR environment-map formats (refused as photos with a pointer to ``relight --hdr``).
+HDR_SIGNATURES = {b"\x76\x2f\x31\x01": "OpenEXR", b"#?RADIANCE": "Radiance HDR", b"#?RGBE": "Radiance HDR",
+                  b"PF\n": "PFM", b"Pf\n": "PFM"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +54,8 @@ class Photo:
       was_grayscale: the file had a single colour channel (replicated to RGB).
       had_alpha: the file had an alpha channel (dropped: svfri does not composite).
       exif_orientation: the EXIF orientation tag that was applied (1 = none).
+      color_profile: what was done about colour: ``"none (taken as sRGB)"``, ``"sRGB (embedded)"`` or
+        ``"converted to sRGB from '<profile description>'"``.
     """
 
     pixels: np.ndarray
@@ -44,6 +64,7 @@ class Photo:
     was_grayscale: bool
     had_alpha: bool
     exif_orientation: int
+    color_profile: str = "none (taken as sRGB)"
 
     @property
     def height(self) -> int:
@@ -83,7 +104,10 @@ def _pixels_from_pil(image) -> tuple[np.ndarray, bool, bool]:
 def _pixels_from_cv2(data: bytes) -> tuple[np.ndarray, bool, bool] | None:
     import cv2
 
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    from svfri.native_logs import silenced_native_stderr
+
+    with silenced_native_stderr():  # libpng/libjpeg print their own complaints on fd 2; the InputError says it once
+        decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None:
         return None
     if decoded.dtype not in (np.uint8, np.uint16):
@@ -96,56 +120,123 @@ def _pixels_from_cv2(data: bytes) -> tuple[np.ndarray, bool, bool] | None:
     return np.ascontiguousarray(rgb), decoded.shape[2] < 3, had_alpha
 
 
-def read_photo(path: str | os.PathLike) -> Photo:
-    """Reads a photo file into an upright :class:`Photo`.
-
-    Raises:
-      InputError: missing file, a folder, an empty file, not an image, truncated/corrupt data, or too many pixels.
-    """
-    from PIL import Image, ImageOps
-
-    path = Path(path)
+def _check_file(path: Path) -> bytes:
+    """The file's bytes, or an InputError saying why it is not a photo file."""
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"{path}: a broken symbolic link (it points to {os.readlink(path)}, which does not exist)")
     if not path.exists():
         raise InputError(f"{path}: no such file; check the path")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not an image file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file (a device or pipe); give an image file")
     try:
         data = path.read_bytes()
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror}); check its permissions") from None
     if not data:
         raise InputError(f"{path}: the file is empty (0 bytes); re-export or re-download the photo")
+    for signature, kind in HDR_SIGNATURES.items():
+        if data.startswith(signature):
+            raise InputError(f"{path}: an HDR environment map ({kind}), not a photo; use it as `svfri relight "
+                             f"FOLDER --hdr {path.name}`")
+    return data
 
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PHOTO_PIXELS:
+        raise InputError(f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, more than the "
+                         f"{MAX_PHOTO_PIXELS // 1_000_000} MP svfri reads; downscale it first")
+
+
+def _to_srgb(image, path: Path):
+    """(image converted to sRGB when it embeds another ICC profile, what was done)."""
+    icc = image.info.get("icc_profile")
+    if not icc:
+        return image, "none (taken as sRGB)"
+    from PIL import ImageCms
+
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        description = (ImageCms.getProfileDescription(source) or "").strip() or "unnamed profile"
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        raise InputError(f"{path}: its embedded ICC colour profile is corrupt; re-export the photo with an sRGB "
+                         "profile (or none)") from None
+    if "srgb" in description.lower():
+        return image, "sRGB (embedded)"
+    if image.mode in ("P", "PA", "1", "LA", "RGBA", "I", "F") or image.mode.startswith("I;16"):
+        image = image.convert("RGB" if image.mode not in ("LA", "I", "F") and not image.mode.startswith("I;16")
+                              else "L")
+    output_mode = "L" if image.mode == "L" else "RGB"
+    try:
+        converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=output_mode,
+                                              renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC)
+    except (ImageCms.PyCMSError, OSError, ValueError) as error:
+        raise InputError(f"{path}: its embedded ICC profile '{description}' cannot be converted to sRGB ({error}); "
+                         "re-export the photo as sRGB") from None
+    return converted, f"converted to sRGB from '{description}'"
+
+
+def read_photo(path: str | os.PathLike) -> Photo:
+    """Reads a photo file into an upright sRGB :class:`Photo`.
+
+    Raises:
+      InputError: missing file, a folder, a broken link, an empty file, an HDR environment map, not an image,
+        truncated/corrupt data, a corrupt colour profile, or more than :data:`MAX_PHOTO_PIXELS` pixels (refused
+        from the header, before decoding).
+    """
+    from PIL import Image, ImageOps
+
+    path = Path(path)
+    data = _check_file(path)
     previous_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # replaced by _check_size on the header, with svfri's limit and message
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            identified = False
             try:
                 image = Image.open(io.BytesIO(data))
+                identified = True
+                _check_size(path, *image.size)  # from the header: nothing decoded yet
                 image.load()
-            except Image.DecompressionBombError:
-                raise InputError(f"{path}: more than {MAX_PHOTO_PIXELS // 1_000_000} megapixels; downscale it first") from None
-            except (OSError, SyntaxError, ValueError) as error:
+            except (OSError, SyntaxError, ValueError, EOFError) as error:
                 message = str(error)
-                if "truncated" in message or "broken data stream" in message or "premature end" in message.lower():
+                if ("truncated" in message or "broken data stream" in message or "premature end" in message.lower()
+                        or isinstance(error, EOFError)):
                     raise InputError(f"{path}: the image data is truncated or corrupt; re-export or re-download it") from None
                 fallback = _pixels_from_cv2(data)
+                if fallback is None and identified:  # a known format whose data does not decode
+                    raise InputError(f"{path}: the {image.format or 'image'} data is corrupt; re-export or "
+                                     "re-download it") from None
                 if fallback is None:
                     raise InputError(f"{path}: not an image svfri can read (JPEG, PNG, WebP, TIFF, BMP...)") from None
                 pixels, grey, alpha = fallback
+                _check_size(path, pixels.shape[1], pixels.shape[0])
                 return Photo(pixels, path, "cv2", grey, alpha, 1)
             orientation = int(image.getexif().get(0x0112, 1) or 1)
             mode = image.mode
+            has_profile = bool(image.info.get("icc_profile"))
             if mode in ("RGB", "RGBA") and image.format in ("PNG", "TIFF"):
                 # Pillow narrows 48/64-bit colour to 8 bits; OpenCV keeps 16.
                 deep = _pixels_from_cv2(data)
                 if deep is not None and deep[0].dtype == np.uint16:
-                    pixels = _apply_orientation(deep[0], orientation)
-                    return Photo(np.ascontiguousarray(pixels), path, mode + ";16", deep[1], deep[2], orientation)
+                    _, profile = _to_srgb(image, path) if has_profile else (image, "none (taken as sRGB)")
+                    if not profile.startswith("converted"):
+                        pixels = _apply_orientation(deep[0], orientation)
+                        return Photo(np.ascontiguousarray(pixels), path, mode + ";16", deep[1], deep[2], orientation,
+                                     profile)
+            had_alpha = mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info)
+            was_grey = mode in ("L", "LA", "1", "I", "F") or mode.startswith("I;16")
             image = ImageOps.exif_transpose(image)
-            pixels, grey, alpha = _pixels_from_pil(image)
-            return Photo(np.ascontiguousarray(pixels), path, mode, grey, alpha, orientation)
+            image, profile = _to_srgb(image, path)
+            try:
+                pixels, grey, alpha = _pixels_from_pil(image)
+            except (ValueError, OSError) as error:
+                raise InputError(f"{path}: colour mode {mode} cannot be converted to RGB ({error}); re-export the "
+                                 "photo as RGB") from None
+            return Photo(np.ascontiguousarray(pixels), path, mode, grey or was_grey, alpha or had_alpha, orientation,
+                         profile)
     finally:
         Image.MAX_IMAGE_PIXELS = previous_limit
 
@@ -183,11 +274,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.write(data)
         os.chmod(temporary, _FILE_MODE)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(temporary)
         except OSError:
             pass
+        if isinstance(error, OSError):
+            raise OutputError(f"{path}: cannot be written ({error.strerror or error}); check the disk and the "
+                              "folder") from None
         raise
 
 

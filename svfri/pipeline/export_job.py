@@ -23,8 +23,8 @@ from svfri.io.gltf import (DEFAULT_TEXTURE_SIZE, GLB_FILE_NAME, folder_material,
                            downscale_normal, write_glb)
 from svfri.io.images import write_png
 from svfri.io.mesh_io import write_obj
-from svfri.io.output_set import load_face_asset
 from svfri.io.staging import StagedOutput, check_writable_folder
+from svfri.pipeline.folder_input import load_output_folder
 
 __all__ = ["ExportSettings", "run_export", "EXPORT_FORMATS", "OBJ_STEM"]
 
@@ -87,14 +87,14 @@ def run_export(folder: str | Path, *, out: str | Path | None = None,
       out: destination folder (default ``folder``); with ``format="glb"`` it may also be a ``.glb`` file name.
 
     Raises:
-      InputError: ``folder`` is not an output set, or a map in it is unreadable.
+      InputError: ``folder`` is not an output set, or a file in it (a map, ``visibility.npz``) is unreadable.
       OutputError: the destination cannot be written.
       UsageError: a ``.glb`` name with ``format`` obj/both.
     """
     clock = time.perf_counter()
     folder = Path(folder)
     destination, glb_path = _destinations(folder, Path(out) if out is not None else None, settings.format)
-    asset = load_face_asset(folder)
+    asset = load_output_folder(folder)
     roughness_map, specular_f0 = folder_material(folder)
     check_writable_folder(destination)
     files: list[Path] = []

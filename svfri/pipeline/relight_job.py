@@ -1,4 +1,9 @@
-"""``svfri relight``: an output folder + an HDR map -> tone-mapped PNG, linear EXR, optional turntable GIF."""
+"""``svfri relight``: an output folder + an HDR map -> tone-mapped PNG, linear EXR, optional turntable GIF.
+
+Failures are one-line errors: an unreadable folder (corrupt ``visibility.npz``, unreadable maps) is an
+:class:`~svfri.errors.InputError`, a bad map an :class:`~svfri.errors.HdrError`, a file that cannot be written
+(PNG, EXR or GIF) an :class:`~svfri.errors.OutputError`. Each file is written atomically.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from svfri.errors import UsageError
+from svfri.errors import OutputError, UsageError
 from svfri.io.hdr import read_environment, write_exr
 from svfri.io.images import write_png
-from svfri.io.output_set import FaceAsset, load_face_asset
+from svfri.io.output_set import FaceAsset
+from svfri.pipeline.folder_input import load_output_folder
 from svfri.render.relight import (EnvironmentLighting, environment_lighting, framing_camera, render_asset,
                                   tonemap_aces, view_rotation, with_visibility)
 
@@ -114,7 +120,7 @@ def run_relight(folder: Path, hdr: Path, out: Path, settings: RelightSettings = 
     """Renders ``folder`` under ``hdr``; writes ``out`` (PNG), ``out`` with ``.exr`` (linear RGBA) and, with a
     turntable, ``out`` with ``_turntable.gif``. Returns timings and the files written."""
     clock = time.perf_counter()
-    asset = with_visibility(load_face_asset(folder))
+    asset = with_visibility(load_output_folder(folder))
     environment = read_environment(hdr)
     match = fitted_light(folder) if settings.match_photo_exposure else None
     try:
@@ -149,8 +155,13 @@ def run_relight(folder: Path, hdr: Path, out: Path, settings: RelightSettings = 
             frames.append(np.clip(frame * 255 + 0.5, 0, 255).astype(np.uint8))
         gif = out.with_name(out.stem + "_turntable.gif")
         temporary = gif.with_name("." + gif.name + ".tmp")
-        imageio.mimsave(temporary, frames, format="GIF", duration=_TURNTABLE_FRAME_SECONDS, loop=0)
-        temporary.replace(gif)
+        try:
+            imageio.mimsave(temporary, frames, format="GIF", duration=_TURNTABLE_FRAME_SECONDS, loop=0)
+            temporary.replace(gif)
+        except (OSError, ValueError, RuntimeError) as error:
+            temporary.unlink(missing_ok=True)
+            raise OutputError(f"{gif}: the turntable GIF cannot be written ({type(error).__name__}: {error}); "
+                              "check the disk and the --out folder") from None
         written.append(str(gif))
     return {"files": written, "notes": list(asset.notes), "seconds_prepare": round(prepare_seconds, 3),
             "seconds_render": round(render_seconds, 3), "photo_view": photo_view}
