@@ -1,6 +1,6 @@
 """``svfri fit`` for one photo: geometry stage, network encoding, latent optimisation, the full output set.
 
-Output set (DESIGN.md, "Output set"): everything of ``svfri mesh`` plus ``albedo.png`` (sRGB), ``specular.png``
+Output set (docs/architecture.md, "Output contract"): everything of ``svfri mesh`` plus ``albedo.png`` (sRGB), ``specular.png``
 (linear grey), ``normal.png`` (tangent space, OpenGL +Y), ``lighting.json`` (SH 9x3), ``reconstruction.png`` (the
 render composited over the photo), ``report.png`` (photo | reconstruction | maps | two relights | loss curve), and
 ``fit.json`` extended with the loss per step, face-mask PSNR / SSIM / L1, per-stage timings, settings and versions.
@@ -24,7 +24,7 @@ import numpy as np
 import svfri
 from svfri.assets import NETWORKS_SUBDIR, models_dir
 from svfri.bake.unwrap import unwrap_photo
-from svfri.errors import FaceTooSmallError, NotYetError
+from svfri.errors import FaceTooSmallError, NotYetError, OutputError
 from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
 from svfri.fitting.refine import AlbedoRefiner, RefineResult, RefineSettings
 from svfri.geometry.template import load_face_template
@@ -32,7 +32,7 @@ from svfri.io.gltf import write_glb
 from svfri.io.images import atomic_write_bytes, read_photo, write_png
 from svfri.io.output_set import FaceAsset
 from svfri.io.staging import StagedOutput
-from svfri.pipeline.batch import COMPLETE_MARKER
+from svfri.pipeline.completeness import COMPLETE_MARKER, FIT_SET, OUTPUT_FILES, OUTPUT_SET_KEY
 from svfri.math.color import linear_to_srgb_np
 from svfri.math.metrics import l1, psnr, ssim
 from svfri.math.sh import SH_COEFFICIENT_COUNT
@@ -288,27 +288,36 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
     photo = read_photo(photo_path)
     load_seconds = time.perf_counter() - clock
 
-    def snapshot(step: int, maps: dict, light_sh: np.ndarray) -> None:
-        _write_maps(folder / "steps" / f"step_{step:04d}", maps, settings.resolution)
+    # One staging folder for the whole run: --save-every snapshots go into it as the fit goes and are committed
+    # with the rest, so a failed or interrupted fit leaves no snapshot beside an earlier result.
+    with StagedOutput(folder, last=COMPLETE_MARKER, replaces=OUTPUT_FILES) as stage:
+        def snapshot(step: int, maps: dict, light_sh: np.ndarray) -> None:
+            _write_maps(stage.path / "steps" / f"step_{step:04d}", maps, settings.resolution)
 
-    outcome = fit_photo(photo, settings, networks=networks, on_step=on_step, on_snapshot=snapshot)
-    outcome.geometry.timings = {"load": load_seconds, **outcome.geometry.timings}
+        outcome = fit_photo(photo, settings, networks=networks, on_step=on_step, on_snapshot=snapshot)
+        outcome.geometry.timings = {"load": load_seconds, **outcome.geometry.timings}
 
-    clock = time.perf_counter()
-    work_reconstruction, reconstruction, mask = _reconstruction(outcome)
-    work = outcome.geometry.work_image
-    if not mask.any():  # nothing of the face counted (e.g. an extreme profile): no quality numbers
-        raise FaceTooSmallError("no part of the face is seen frontally enough to fit; use a more frontal photo")
-    metrics = {"psnr_db": psnr(work_reconstruction, work, mask), "ssim": ssim(work_reconstruction, work, mask),
-               "l1": l1(work_reconstruction, work, mask), "mask_pixels": int(mask.sum())}
-    maps = outcome.maps
-    with StagedOutput(folder, last=COMPLETE_MARKER) as stage:
+        clock = time.perf_counter()
+        work_reconstruction, reconstruction, mask = _reconstruction(outcome)
+        work = outcome.geometry.work_image
+        if not mask.any():  # nothing of the face counted (e.g. an extreme profile): no quality numbers
+            raise FaceTooSmallError("no part of the face is seen frontally enough to fit; use a more frontal photo")
+        metrics = {"psnr_db": psnr(work_reconstruction, work, mask), "ssim": ssim(work_reconstruction, work, mask),
+                   "l1": l1(work_reconstruction, work, mask), "mask_pixels": int(mask.sum())}
+        maps = outcome.maps
         written = _write_maps(stage.path, maps, settings.resolution)
         write_png(stage.path / "reconstruction.png", reconstruction)
         atomic_write_bytes(stage.path / "lighting.json",
                            (json.dumps(_lighting_json(outcome.fit.light_sh), indent=1) + "\n").encode())
+        report_notes = []
         if settings.report:
-            _report(outcome, work_reconstruction, settings.fit.roughness, stage.path / "report.png")
+            try:
+                _report(outcome, work_reconstruction, settings.fit.roughness, stage.path / "report.png")
+            except OutputError:
+                raise  # the folder cannot be written: the rest would fail too
+            except Exception as error:  # the report pictures the result; it is not part of it
+                report_notes.append(f"report.png could not be made ({type(error).__name__}: {error}); "
+                                    "the fit is complete without it")
         asset = dataclasses.replace(asset_from_fit(outcome, settings.fit.roughness), albedo_srgb=written["albedo"],
                                     specular=written["specular"], normal_map=written["normal"])
         write_glb(stage.path / "face.glb", asset)
@@ -323,6 +332,7 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
             "metrics_face_mask": {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()},
             "material": {"roughness": settings.fit.roughness, "specular_f0_scale": 0.028},
             "versions": _versions(networks),
+            OUTPUT_SET_KEY: FIT_SET,
         }
         outcome.geometry.timings = timings
         write_geometry_outputs(outcome.geometry, stage.path, settings.geometry, extra_fit_json=extra,
@@ -330,4 +340,4 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
     total = sum(v for k, v in outcome.geometry.timings.items() if k != "optimise_per_step")
     return {"psnr_db": round(metrics["psnr_db"], 3), "ssim": round(metrics["ssim"], 4), "l1": round(metrics["l1"], 5),
             "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4),
-            "notes": photo_notes(outcome.geometry)}
+            "notes": photo_notes(outcome.geometry) + report_notes}

@@ -1,6 +1,6 @@
 """The geometry stage: photo -> fitted mesh, camera, baked visibility, G-buffer, unwrapped texture.
 
-Steps 1-6 of DESIGN.md. The result (:class:`GeometryResult`) is what the fit consumes; :func:`run_geometry_stage`
+Steps 1-6 of docs/architecture.md ("Data flow"). The result (:class:`GeometryResult`) is what the fit consumes; :func:`run_geometry_stage`
 also writes the ``svfri mesh`` output set (``mesh.obj/.mtl``, ``texture.png``, ``visibility.npz``,
 ``landmarks.json``, ``fit.json``, ``overlay.png``) into a folder, all-or-nothing.
 
@@ -33,7 +33,7 @@ from svfri.geometry.template import FaceTemplate, load_face_template
 from svfri.io.images import Photo, atomic_write_bytes, read_photo, write_png
 from svfri.io.mesh_io import write_obj
 from svfri.io.staging import StagedOutput
-from svfri.pipeline.batch import COMPLETE_MARKER
+from svfri.pipeline.completeness import COMPLETE_MARKER, MESH_SET, OUTPUT_FILES, OUTPUT_SET_KEY
 from svfri.render.gbuffer import GBuffer
 
 __all__ = ["GeometrySettings", "GeometryResult", "compute_geometry", "run_geometry_stage", "write_geometry_outputs",
@@ -222,8 +222,8 @@ def run_geometry_stage(photo_path: Path, folder: Path, settings: GeometrySetting
     result = compute_geometry(photo, settings)
     result.timings = {"load": load_seconds, **result.timings}
     clock = time.perf_counter()
-    with StagedOutput(folder, last=COMPLETE_MARKER) as stage:
-        write_geometry_outputs(result, stage.path, settings)
+    with StagedOutput(folder, last=COMPLETE_MARKER, replaces=OUTPUT_FILES) as stage:
+        write_geometry_outputs(result, stage.path, settings, extra_fit_json={OUTPUT_SET_KEY: MESH_SET})
     total = load_seconds + sum(v for k, v in result.timings.items() if k != "load") + time.perf_counter() - clock
     return {"seconds_geometry": round(total, 3), "vertices": int(len(result.vertices)),
             "notes": photo_notes(result)}
