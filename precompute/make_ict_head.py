@@ -31,7 +31,10 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
+import scipy.interpolate
+import scipy.spatial
 
 REPO = Path(__file__).resolve().parents[1]
 OUTPUT_NPZ = REPO / "models" / "ict_head.npz"
@@ -246,9 +249,365 @@ def mode_stats(source: dict, identity16: np.ndarray, expression16: np.ndarray) -
     }
 
 
+# ----------------------------------------------------------------------------------------------- masks
+MASK_RESOLUTION = 512
+#: Mask names in storage order (those of svfri.synth.skin_maps.REGION_NAMES).
+MASK_NAMES = ("face", "lips", "brows", "eyes", "nose", "t_zone", "beard", "cheeks", "forehead", "under_eye",
+              "mouth_interior")
+#: Rasterisation supersampling (polygons are filled at 4x and area-averaged: anti-aliased edges).
+MASK_SUPERSAMPLE = 4
+#: Soft-edge blur, texels (Gaussian sigma at 512^2; ~0.1 cm on the face).
+MASK_BLUR_TEXELS = 2.0
+#: Region sizes in cm on the face, converted to UV with the face tile's scale measured at the eyes
+#: (UV units per cm = eye-corner distance in UV / in 3-D; 0.0415, within 7 % of the nose-chin value).
+#: **Approximation**: one uniform scale for the tile. Judgement calls checked on docs/images/ict_uv_masks.png.
+#: Eyes: the eye contour itself, barely widened -- the eyeballs are ICT's own geometry, so the face tile's
+#: "eyes" are only the lid margins inside the contour (the template's eye mask covers whole eye openings).
+EYE_MARGIN_CM = 0.05
+#: Mouth interior: inside the inner lip contour the ICT face rolls into the mouth (the mouth is closed in the
+#: neutral: points 62 / 66 are 0.8 mm apart). The first part of that inner surface is lip (wet vermilion);
+#: the mask ramps from 0 to 1 between these 3-D distances (cm) behind the inner lip contour.
+MOUTH_INTERIOR_FROM_CM = 0.25
+MOUTH_INTERIOR_FULL_CM = 0.6
+LIPS_MARGIN_CM = 0.1
+#: Brows: the iBUG brow points lie on the brow's upper edge (ICT's point 19 is 2.4 cm above the upper lid
+#: margin, where an adult brow's top sits), so the band reaches mostly down from them, a little up.
+BROW_BELOW_CM = 0.85
+BROW_ABOVE_CM = 0.3
+#: Brows taper to this fraction of their height at the outer end.
+BROW_OUTER_TAPER = 0.6
+#: Nose: half-widths of the bridge beside points 27, 28, 29, 30 (cm), the nose wings beyond points 31 / 35
+#: (outwards, upwards) and the margin around the hull.
+NOSE_BRIDGE_HALF_WIDTH_CM = (0.55, 0.65, 0.8, 1.0)
+NOSE_WING_OUT_CM = 0.55
+NOSE_WING_UP_CM = 0.7
+NOSE_MARGIN_CM = 0.2
+#: Under-eye band depth below the lower lid.
+UNDER_EYE_DEPTH_CM = 1.3
+#: Forehead: gap above the brows, and the hairline's height above the brow top along the face (arc length).
+FOREHEAD_BROW_GAP_CM = 0.2
+HAIRLINE_ABOVE_BROWS_CM = 5.5
+#: Forehead sides reach this far out beyond the brow ends.
+FOREHEAD_SIDE_CM = 0.8
+#: T-zone: half-width of its central forehead band, and the glabella between the brows.
+T_ZONE_HALF_WIDTH_CM = 1.8
+#: Cheeks: gap beside the nose and beside the mouth corner, inset from the jaw line, and how far down they
+#: reach (fraction of the way from the under-eye band to the mouth corner; below, the beard area begins).
+CHEEK_NOSE_GAP_CM = 0.4
+CHEEK_MOUTH_GAP_CM = 0.9
+CHEEK_JAW_INSET_CM = 0.8
+CHEEK_BOTTOM_FRACTION = 0.75
+#: Beard: how far it reaches below the jaw line onto the neck (chin / jaw ends), the gap above the
+#: subnasale, the cheek line's offset beside the nose wing, and the clearance around the lips.
+BEARD_BELOW_CHIN_CM = 3.5
+BEARD_BELOW_JAW_END_CM = 1.0
+BEARD_SUBNASALE_GAP_CM = 0.15
+BEARD_WING_OUT_CM = 0.6
+BEARD_LIPS_CLEARANCE_CM = 0.15
+#: The face tile is left-right symmetric to this tolerance (UV) at the landmarks, so masks are built on the
+#: subject's right half (``s < 0.5``, iBUG points 0-8, 17-21, 31-33, 36-41, 48-51, 57-62, 66-67) and mirrored.
+SYMMETRY_TOLERANCE_UV = 1e-4
+
+
+def face_tile_vertex_uv(faces: np.ndarray, face_uv: np.ndarray, uv: np.ndarray, labels: np.ndarray) -> dict:
+    """model vertex -> its UV in the face tile (from the face part's corners; seams inside the face tile
+    do not touch the landmark vertices, checked by the caller)."""
+    rows = labels == PART_NAMES.index("face")
+    result: dict = {}
+    for vertex, vt in zip(faces[rows].ravel(), face_uv[rows].ravel()):
+        result.setdefault(int(vertex), set()).add(int(vt))
+    return {vertex: uv[sorted(vts)] for vertex, vts in result.items()}
+
+
+def _to_pixels(points: np.ndarray, resolution: int) -> np.ndarray:
+    """UV ``(s, t)`` -> pixel ``(x, y)`` (row 0 = ``t`` near 1), at ``resolution`` texels."""
+    return np.stack([points[..., 0] * resolution, (1.0 - points[..., 1]) * resolution], axis=-1)
+
+
+def _fill(polygons, resolution: int = MASK_RESOLUTION) -> np.ndarray:
+    """Anti-aliased ``[N, N]`` float coverage of UV polygons (list of ``[k, 2]``)."""
+    big = resolution * MASK_SUPERSAMPLE
+    canvas = np.zeros((big, big), dtype=np.uint8)
+    for polygon in polygons:
+        pixels = np.round(_to_pixels(np.asarray(polygon, dtype=np.float64), big) * 16).astype(np.int32)
+        cv2.fillPoly(canvas, [pixels], 255, lineType=cv2.LINE_8, shift=4)
+    return cv2.resize(canvas.astype(np.float32) / 255.0, (resolution, resolution), interpolation=cv2.INTER_AREA)
+
+
+def _dilate(mask: np.ndarray, radius_uv: float) -> np.ndarray:
+    radius = max(int(round(radius_uv * mask.shape[0])), 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(mask, kernel)
+
+
+def _band(points: np.ndarray, below: np.ndarray, above: np.ndarray) -> np.ndarray:
+    """Polygon of a band along a polyline ``[k, 2]``: offsets ``below[k]`` / ``above[k]`` along its normal
+    that points to ``+t``."""
+    tangent = np.gradient(points, axis=0)
+    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], axis=1)
+    normal *= np.sign(normal[:, 1:2] + 1e-12)
+    return np.concatenate([points + normal * above[:, None], (points - normal * below[:, None])[::-1]])
+
+
+def _mirror(mask: np.ndarray) -> np.ndarray:
+    """The image of a mask under ``s -> 1 - s`` (a column flip)."""
+    return mask[:, ::-1]
+
+
+def _symmetric(half: np.ndarray) -> np.ndarray:
+    return np.maximum(half, _mirror(half))
+
+
+def region_masks(landmarks_uv: np.ndarray, coverage: np.ndarray, uv_per_cm: float, hairline_t: float,
+                 mouth_depth: np.ndarray) -> dict[str, np.ndarray]:
+    """The 11 region masks ``[512, 512]`` in ``[0, 1]`` of the face tile, from the 68 landmarks' UVs.
+
+    Args:
+      landmarks_uv: ``[68, 2]`` face-tile UV of ICT's 68 landmark vertices (iBUG order, symmetric).
+      coverage: ``[512, 512]`` coverage of the face tile by the face part's triangles.
+      uv_per_cm: the tile's scale (UV units per cm on the face).
+      hairline_t: ``t`` of the forehead's top (the hairline) on the midline.
+      mouth_depth: ``[512, 512]`` 3-D distance (cm) of the surface from the inner lip contour.
+
+    Returns:
+      name -> mask, names as :data:`svfri.synth.skin_maps.REGION_NAMES`.
+    """
+    lm = np.asarray(landmarks_uv, dtype=np.float64)
+    cm = float(uv_per_cm)
+    up = np.array([0.0, 1.0])
+    mirror = np.concatenate([lm[:, :1] * -1 + 1, lm[:, 1:]], axis=1)
+    # iBUG right-left partners (300-W flip): the model's UVs must be symmetric for the half-and-mirror build.
+    partners = list(range(16, -1, -1)) + list(range(26, 16, -1)) + list(range(27, 31)) + [35, 34, 33, 32, 31] + \
+        [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40] + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55] + \
+        [64, 63, 62, 61, 60, 67, 66, 65]
+    asymmetry = float(np.abs(lm[partners] - mirror).max())
+    if asymmetry > SYMMETRY_TOLERANCE_UV:
+        raise SystemExit(f"face-tile landmarks are not left-right symmetric ({asymmetry:.2e} UV)")
+
+    eyes = _symmetric(_dilate(_fill([lm[36:42]]), EYE_MARGIN_CM * cm))
+    ramp = np.clip((mouth_depth - MOUTH_INTERIOR_FROM_CM) / (MOUTH_INTERIOR_FULL_CM - MOUTH_INTERIOR_FROM_CM), 0, 1)
+    inner_lips = _fill([lm[60:68]])
+    mouth_interior = inner_lips * ramp * ramp * (3.0 - 2.0 * ramp)
+    lips_outer = _dilate(_fill([lm[48:60]]), LIPS_MARGIN_CM * cm)
+    lips = np.clip(lips_outer - mouth_interior, 0.0, 1.0)
+
+    brow = lm[17:22]                                        # subject's right brow, outer (17) to inner (21)
+    taper = np.linspace(BROW_OUTER_TAPER, 1.0, len(brow))
+    brows = _symmetric(_fill([_band(brow, BROW_BELOW_CM * cm * taper, BROW_ABOVE_CM * cm * taper)]))
+
+    half_widths = np.asarray(NOSE_BRIDGE_HALF_WIDTH_CM) * cm
+    bridge = lm[27:31]
+    nose_points = np.concatenate([
+        bridge, bridge - np.outer(half_widths, [1.0, 0.0]), lm[31:34],
+        [lm[31] + np.array([-NOSE_WING_OUT_CM, NOSE_WING_UP_CM]) * cm,
+         lm[31] + np.array([-NOSE_WING_OUT_CM, 0.0]) * cm]])
+    hull = nose_points[scipy.spatial.ConvexHull(nose_points).vertices]
+    nose = _symmetric(_dilate(_fill([hull]), NOSE_MARGIN_CM * cm))
+
+    lower_lid = lm[[36, 41, 40, 39]]
+    under_eye_band = np.concatenate([lower_lid, (lower_lid - up * UNDER_EYE_DEPTH_CM * cm)[::-1]])
+    under_eye = np.clip(_symmetric(_fill([under_eye_band])) - eyes, 0.0, 1.0)
+
+    brow_top = np.concatenate([lm[17:27]]) + up * (BROW_ABOVE_CM + FOREHEAD_BROW_GAP_CM) * cm
+    side = FOREHEAD_SIDE_CM * cm
+    forehead_polygon = np.concatenate([
+        [[lm[17, 0] - side, brow_top[0, 1]]], brow_top, [[lm[26, 0] + side, brow_top[-1, 1]]],
+        [[lm[26, 0] + side, hairline_t], [lm[17, 0] - side, hairline_t]]])
+    forehead = _fill([forehead_polygon])
+
+    glabella = np.array([[lm[21, 0], lm[27, 1]], [lm[22, 0], lm[27, 1]], [lm[22, 0], brow_top[5, 1]],
+                         [lm[21, 0], brow_top[5, 1]]])
+    band = np.array([[0.5 - T_ZONE_HALF_WIDTH_CM * cm, brow_top[4, 1]], [0.5 + T_ZONE_HALF_WIDTH_CM * cm, brow_top[4, 1]],
+                     [0.5 + T_ZONE_HALF_WIDTH_CM * cm, hairline_t], [0.5 - T_ZONE_HALF_WIDTH_CM * cm, hairline_t]])
+    t_zone = np.maximum(nose, np.maximum(_fill([glabella]), _fill([band]) * forehead))
+
+    # Cheeks (subject's right): under the under-eye band, beside the nose and the mouth, inside the jaw line.
+    eye_bottom_t = float(lower_lid[:, 1].min() - UNDER_EYE_DEPTH_CM * cm)
+    mouth_corner = lm[48]
+    bottom_t = eye_bottom_t + CHEEK_BOTTOM_FRACTION * (mouth_corner[1] - eye_bottom_t)
+    nose_side = lm[31, 0] - (NOSE_WING_OUT_CM + NOSE_MARGIN_CM + CHEEK_NOSE_GAP_CM) * cm
+    jaw = lm[0:5]
+    inset = jaw + np.array([CHEEK_JAW_INSET_CM * cm, 0.0])
+    cheek_polygon = np.concatenate([
+        [[lm[36, 0] - 0.5 * cm, eye_bottom_t], [lm[39, 0], eye_bottom_t], [nose_side, lm[30, 1]],
+         [mouth_corner[0] - CHEEK_MOUTH_GAP_CM * cm, bottom_t]],
+        [[np.interp(bottom_t, inset[::-1, 1], inset[::-1, 0]), bottom_t]],
+        inset[(inset[:, 1] > bottom_t) & (inset[:, 1] < eye_bottom_t)][::-1]])
+    cheeks = np.clip(_symmetric(_fill([cheek_polygon])) - nose - under_eye, 0.0, 1.0)
+
+    # Beard (subject's right half, closed along the midline): sideburn at jaw point 1, the cheek line to
+    # beside the nose wing, under the nose to the subnasale; below, the jaw line lowered onto the neck.
+    depth = np.interp(np.arange(9), [0, 2, 8], [0.0, BEARD_BELOW_JAW_END_CM, BEARD_BELOW_CHIN_CM]) * cm
+    jaw_lowered = lm[0:9] - up * depth[:, None]
+    beard_polygon = np.concatenate([
+        [[0.5, lm[33, 1] - BEARD_SUBNASALE_GAP_CM * cm], [lm[31, 0], lm[31, 1] - BEARD_SUBNASALE_GAP_CM * cm],
+         [lm[31, 0] - BEARD_WING_OUT_CM * cm, lm[31, 1]], [lm[1, 0], lm[1, 1]]],
+        jaw_lowered[1:], [[0.5, jaw_lowered[8, 1]]]])
+    lips_clear = _dilate(lips_outer, BEARD_LIPS_CLEARANCE_CM * cm)
+    beard = np.clip(_symmetric(_fill([beard_polygon])) - lips_clear - nose, 0.0, 1.0)
+
+    face = np.maximum(coverage, np.maximum(eyes, np.maximum(lips_outer, inner_lips)))
+    masks = {"face": face, "lips": lips, "brows": brows, "eyes": eyes, "nose": nose, "t_zone": t_zone,
+             "beard": beard, "cheeks": cheeks, "forehead": forehead, "under_eye": under_eye,
+             "mouth_interior": mouth_interior}
+    soft = {}
+    for name, mask in masks.items():
+        blurred = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), MASK_BLUR_TEXELS)
+        soft[name] = np.clip(blurred * (1.0 if name == "face" else face), 0.0, 1.0)
+    return soft
+
+
+def face_coverage(faces: np.ndarray, face_uv: np.ndarray, uv: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``[512, 512]`` anti-aliased coverage of the face tile by the face part's UV triangles."""
+    rows = labels == PART_NAMES.index("face")
+    return np.clip(_fill(list(uv[face_uv[rows]].astype(np.float64))), 0.0, 1.0)
+
+
+def midline_hairline_t(neutral: np.ndarray, vertex_uv: dict, brow_top_t: float) -> float:
+    """``t`` on the face tile's midline at :data:`HAIRLINE_ABOVE_BROWS_CM` of surface arc above ``brow_top_t``."""
+    samples = [(float(u[0, 1]), neutral[v]) for v, u in vertex_uv.items() if abs(u[0, 0] - 0.5) < 1e-3]
+    samples.sort(key=lambda item: item[0])
+    t = np.array([item[0] for item in samples])
+    points = np.array([item[1] for item in samples], dtype=np.float64)
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(points, axis=0), axis=1))])
+    start = np.interp(brow_top_t, t, arc)
+    return float(np.interp(start + HAIRLINE_ABOVE_BROWS_CM, arc, t))
+
+
+def distance_map(neutral: np.ndarray, vertex_uv: dict, loop: np.ndarray) -> np.ndarray:
+    """``[512, 512]`` 3-D distance (cm) of the face surface from a closed polyline ``loop [k, 3]``, per texel of
+    the face tile (per-vertex distances, linearly interpolated over a Delaunay triangulation of the UVs)."""
+    vertices = np.array(sorted(vertex_uv), dtype=np.int64)
+    points = np.concatenate([vertex_uv[int(v)] for v in vertices])
+    owners = np.concatenate([np.full(len(vertex_uv[int(v)]), v) for v in vertices])
+    start, end = loop, np.roll(loop, -1, axis=0)
+    p = neutral[owners][:, None, :]
+    along = np.clip(((p - start) * (end - start)).sum(-1) / ((end - start) ** 2).sum(-1), 0.0, 1.0)
+    distance = np.linalg.norm(p - (start + along[..., None] * (end - start)), axis=-1).min(axis=1)
+    centres = (np.arange(MASK_RESOLUTION) + 0.5) / MASK_RESOLUTION
+    s, t = np.meshgrid(centres, 1.0 - centres)
+    interpolated = scipy.interpolate.LinearNDInterpolator(points, distance, fill_value=float(distance.max()))
+    return interpolated(s, t).astype(np.float32)
+
+
+def build_masks(source: dict, faces: np.ndarray, face_uv: np.ndarray, labels: np.ndarray) -> tuple[dict, dict]:
+    """Region masks of the face tile, the landmarks' UVs and the numbers for the provenance."""
+    neutral = source["neutral"].astype(np.float64)
+    vertex_uv = face_tile_vertex_uv(faces, face_uv, source["uv"], labels)
+    landmarks = source["landmarks68"]
+    if any(len(vertex_uv[int(v)]) != 1 for v in landmarks):
+        raise SystemExit("a landmark vertex lies on a face-tile UV seam")
+    landmarks_uv = np.array([vertex_uv[int(v)][0] for v in landmarks], dtype=np.float64)
+    uv_per_cm = float(np.linalg.norm(landmarks_uv[36] - landmarks_uv[45])
+                      / np.linalg.norm(neutral[landmarks[36]] - neutral[landmarks[45]]))
+    uv_per_cm_vertical = float(np.linalg.norm(landmarks_uv[27] - landmarks_uv[8])
+                               / np.linalg.norm(neutral[landmarks[27]] - neutral[landmarks[8]]))
+    brow_top_t = float(landmarks_uv[17:27, 1].max() + BROW_ABOVE_CM * uv_per_cm)
+    hairline_t = midline_hairline_t(neutral, vertex_uv, brow_top_t)
+    coverage = face_coverage(faces, face_uv, source["uv"], labels)
+    mouth_depth = distance_map(neutral, vertex_uv, neutral[landmarks[60:68]])
+    masks = region_masks(landmarks_uv, coverage, uv_per_cm, hairline_t, mouth_depth)
+    s = (np.arange(MASK_RESOLUTION) + 0.5) / MASK_RESOLUTION
+    t = 1.0 - s
+    stats = {"uv_per_cm_eyes": uv_per_cm, "uv_per_cm_nose_chin": uv_per_cm_vertical, "hairline_t": hairline_t,
+             "face_tile_coverage": float(coverage.mean()),
+             "masks": {name: {"area": round(float(m.mean()), 4),
+                              "centroid_s": round(float((m.sum(axis=0) * s).sum() / max(m.sum(), 1e-9)), 3),
+                              "centroid_t": round(float((m.sum(axis=1) * t).sum() / max(m.sum(), 1e-9)), 3),
+                              "max_mirror_difference": round(float(np.abs(m - m[:, ::-1]).max()), 4)}
+                       for name, m in masks.items()}}
+    return {"masks": masks, "landmarks_uv": landmarks_uv}, stats
+
+
+# ---------------------------------------------------------------------------------------------- pictures
+#: Overlay colours (RGB) of the masks in the UV-layout figure.
+MASK_COLOURS = {"lips": (220, 40, 60), "mouth_interior": (90, 0, 30), "eyes": (40, 120, 255),
+                "brows": (120, 70, 20), "nose": (255, 160, 0), "under_eye": (160, 60, 200),
+                "cheeks": (255, 110, 150), "forehead": (60, 190, 90), "t_zone": (250, 230, 40),
+                "beard": (60, 60, 60)}
+FIGURE_SIZE = 1024
+
+
+def draw_uv_masks(path: Path, uv: np.ndarray, face_uv: np.ndarray, labels: np.ndarray, masks: dict,
+                  landmarks_uv: np.ndarray, points468_uv: np.ndarray | None = None) -> None:
+    """The face tile: wireframe of the face part, the masks as coloured overlays (two panels: the
+    exclusive regions, and t-zone / forehead / beard that overlap them), the 68 landmarks (and the 468
+    Face Mesh points when given)."""
+    size = FIGURE_SIZE
+    panels = []
+    groups = (("lips", "mouth_interior", "eyes", "brows", "nose", "under_eye", "cheeks"),
+              ("forehead", "t_zone", "beard"))
+    rows = labels == PART_NAMES.index("face")
+    edges = _to_pixels(uv[face_uv[rows]].astype(np.float64), size)
+    for group in groups:
+        image = np.full((size, size, 3), 255.0)
+        for name in group:
+            mask = cv2.resize(masks[name], (size, size), interpolation=cv2.INTER_LINEAR)[..., None] * 0.55
+            image = image * (1 - mask) + np.array(MASK_COLOURS[name], dtype=np.float64) * mask
+        image = np.clip(image, 0, 255).astype(np.uint8)
+        canvas = image.copy()
+        cv2.polylines(canvas, list(np.round(edges * 4).astype(np.int32)), True, (150, 150, 170), 1,
+                      cv2.LINE_AA, shift=2)
+        image = cv2.addWeighted(image, 0.6, canvas, 0.4, 0)
+        face = cv2.resize(masks["face"], (size, size))
+        contour = (face > 0.5).astype(np.uint8)
+        found, _ = cv2.findContours(contour, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(image, found, -1, (0, 0, 0), 1, cv2.LINE_AA)
+        if points468_uv is not None:
+            for point in _to_pixels(points468_uv, size):
+                cv2.circle(image, tuple(int(v) for v in np.round(point)), 2, (0, 150, 0), -1, cv2.LINE_AA)
+        for index, point in enumerate(_to_pixels(landmarks_uv, size)):
+            centre = tuple(int(v) for v in np.round(point))
+            cv2.circle(image, centre, 3, (200, 0, 0), -1, cv2.LINE_AA)
+            cv2.putText(image, str(index), (centre[0] + 3, centre[1] - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.3,
+                        (0, 0, 0), 1, cv2.LINE_AA)
+        y = 24
+        for name in group:
+            cv2.putText(image, name, (12, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, MASK_COLOURS[name], 2, cv2.LINE_AA)
+            y += 24
+        panels.append(image)
+    picture = np.concatenate(panels, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+
+
+#: Contact sheet: one face per skin type I..VI, forced bearded on the even types so the beard mask shows.
+SHEET_MAP_SIZE = 256
+SHEET_SEED = 2000
+
+
+def draw_skin_sheet(path: Path, masks: dict) -> list[dict]:
+    """``svfri.synth.skin_maps.generate_skin_maps`` on the ICT masks, skin types I..VI: albedo row, specular
+    row, normal-map row. Returns the parameters shown (type, beard density)."""
+    import dataclasses
+
+    from svfri.synth import skin_maps
+
+    columns, shown = [], []
+    for skin_type in range(1, 7):
+        rng = np.random.default_rng(SHEET_SEED + skin_type)
+        params = skin_maps.sample_params(rng, skin_type=skin_type, beard_probability=float(skin_type % 2 == 0))
+        if skin_type % 2 == 0:
+            params = dataclasses.replace(params, beard_density=max(params.beard_density, 0.6))
+        sample = skin_maps.generate_skin_maps(masks, seed=SHEET_SEED + skin_type, size=SHEET_MAP_SIZE, params=params)
+        albedo = np.clip(sample.albedo_srgb(), 0, 1)
+        specular = np.repeat(sample.specular[..., None], 3, axis=-1)
+        normal = sample.normal_map.astype(np.float32)
+        if normal.max() > 1.5:
+            normal = normal / 255.0
+        column = np.concatenate([albedo, specular, normal], axis=0)
+        columns.append(np.pad(column, ((0, 0), (2, 2), (0, 0)), constant_values=1.0))
+        shown.append({"skin_type": skin_type, "beard_density": round(float(params.beard_density), 2)})
+    picture = np.round(np.concatenate(columns, axis=1) * 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    return shown
+
+
 # -------------------------------------------------------------------------------------------------- main
-def build_mesh(source: dict) -> tuple[dict, dict]:
-    """Triangles, parts, render mesh and modes; returns (arrays for the npz, stats)."""
+def build_mesh(source: dict) -> tuple[dict, dict, dict]:
+    """Triangles, parts, render mesh and modes; returns (arrays for the npz, stats, intermediate arrays)."""
     faces, face_uv, polygons = triangulate(source)
     labels = part_labels(source, faces, polygons)
     uv = source["uv"]
@@ -277,7 +636,7 @@ def build_mesh(source: dict) -> tuple[dict, dict]:
              "vertices_with_several_uvs": int((np.bincount(render_source) > 1).sum())}
     stats.update(orientation_stats(source["neutral"], faces, labels))
     stats.update(mode_stats(source, identity16, expression16))
-    return arrays, stats
+    return arrays, stats, {"faces": faces, "face_uv": face_uv, "labels": labels}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -287,9 +646,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--license", type=Path, default=None,
                         help="the source's MIT LICENSE file (default: LICENSE beside --source)")
     parser.add_argument("--out", type=Path, default=OUTPUT_NPZ)
+    parser.add_argument("--no-pictures", dest="pictures", action="store_false",
+                        help="skip docs/images/ict_uv_masks.png and ict_skin_maps.png")
     args = parser.parse_args(argv)
     source = load_source(args.source)
-    arrays, stats = build_mesh(source)
+    arrays, stats, mesh = build_mesh(source)
+    mask_extras, stats["region_masks"] = build_masks(source, mesh["faces"], mesh["face_uv"], mesh["labels"])
+    masks = mask_extras["masks"]
+    arrays["region_names"] = np.asarray(MASK_NAMES)
+    arrays["region_masks"] = np.stack([masks[name] for name in MASK_NAMES]).astype(np.float16)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.out.with_suffix(".tmp.npz")
     np.savez_compressed(temporary, **arrays)
@@ -297,6 +662,10 @@ def main(argv: list[str] | None = None) -> None:
     licence = args.license or args.source.parent / "LICENSE"
     shutil.copyfile(licence, args.out.parent / OUTPUT_LICENSE.name)
     stats["npz_bytes"] = args.out.stat().st_size
+    if args.pictures:
+        draw_uv_masks(PICTURE_DIR / "ict_uv_masks.png", source["uv"], mesh["face_uv"], mesh["labels"], masks,
+                      mask_extras["landmarks_uv"])
+        stats["skin_sheet"] = draw_skin_sheet(PICTURE_DIR / "ict_skin_maps.png", masks)
     print(json.dumps(stats, indent=1))
 
 
