@@ -120,6 +120,17 @@ def _pixels_from_cv2(data: bytes) -> tuple[np.ndarray, bool, bool] | None:
     return np.ascontiguousarray(rgb), decoded.shape[2] < 3, had_alpha
 
 
+#: Leading bytes of the photo formats svfri reads, to tell "corrupt JPEG" from "not an image".
+_PHOTO_SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"II*\x00", "TIFF"),
+                     (b"MM\x00*", "TIFF"), (b"BM", "BMP"), (b"GIF8", "GIF"))
+
+
+def _sniff_format(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for signature, kind in _PHOTO_SIGNATURES if data.startswith(signature)), None)
+
+
 def _check_file(path: Path) -> bytes:
     """The file's bytes, or an InputError saying why it is not a photo file."""
     if path.is_symlink() and not path.exists():
@@ -206,9 +217,9 @@ def read_photo(path: str | os.PathLike) -> Photo:
                         or isinstance(error, EOFError)):
                     raise InputError(f"{path}: the image data is truncated or corrupt; re-export or re-download it") from None
                 fallback = _pixels_from_cv2(data)
-                if fallback is None and identified:  # a known format whose data does not decode
-                    raise InputError(f"{path}: the {image.format or 'image'} data is corrupt; re-export or "
-                                     "re-download it") from None
+                known = (image.format if identified else None) or _sniff_format(data)
+                if fallback is None and known:  # a known format whose data does not decode
+                    raise InputError(f"{path}: the {known} data is corrupt; re-export or re-download it") from None
                 if fallback is None:
                     raise InputError(f"{path}: not an image svfri can read (JPEG, PNG, WebP, TIFF, BMP...)") from None
                 pixels, grey, alpha = fallback
