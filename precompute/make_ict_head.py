@@ -34,6 +34,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import scipy.interpolate
+import scipy.sparse
+import scipy.sparse.linalg
 import scipy.spatial
 
 REPO = Path(__file__).resolve().parents[1]
@@ -520,13 +522,217 @@ def build_masks(source: dict, faces: np.ndarray, face_uv: np.ndarray, labels: np
     return {"masks": masks, "landmarks_uv": landmarks_uv}, stats
 
 
+# -------------------------------------------------------------------------------------- 468-point registration
+#: Landmarks used for the similarity transform: brows, nose and eyes (17-47). Left out: the jaw (the template
+#: places it along MediaPipe's face oval, ICT on the jaw line) and the lips (the template's canonical face
+#: smiles with the mouth open, ICT's neutral mouth is closed).
+SIMILARITY_LANDMARKS = tuple(range(17, 48))
+#: Landmarks that pull the deformation (weight below): all but the jaw, whose definitions differ.
+ICP_LANDMARKS = tuple(range(17, 68))
+ICP_LANDMARK_WEIGHT = 3.0
+#: Non-rigid ICP stiffness schedule (weight of the Laplacian of the displacement field), one solve per step,
+#: ICP_STEPS_PER_STIFFNESS steps each (Amberg, Romdhani & Vetter, "Optimal step nonrigid ICP", CVPR 2007,
+#: with a Laplacian instead of their affine-difference regulariser).
+ICP_STIFFNESS = (30.0, 10.0, 3.0, 1.0, 0.5)
+ICP_STEPS_PER_STIFFNESS = 3
+#: Closest-point pairs farther than this, or whose normals differ by more than ICP_MAX_NORMAL_ANGLE_DEG, are
+#: not used in that step.
+ICP_MAX_DISTANCE_CM = 1.5
+ICP_MAX_NORMAL_ANGLE_DEG = 60.0
+#: Nearest ICT vertices whose triangles are searched for the exact closest point.
+CLOSEST_CANDIDATE_VERTICES = 12
+
+
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares ``target ~ scale * R @ source + t`` (Umeyama 1991); returns ``(scale, R [3, 3], t [3])``."""
+    mu_s, mu_t = source.mean(axis=0), target.mean(axis=0)
+    a, b = source - mu_s, target - mu_t
+    u, sigma, vt = np.linalg.svd(b.T @ a / len(source))
+    d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+    rotation = u @ d @ vt
+    scale = float(np.trace(np.diag(sigma) @ d) / (a ** 2).sum(axis=1).mean())
+    return scale, rotation, mu_t - scale * rotation @ mu_s
+
+
+def closest_points_on_triangles(points: np.ndarray, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """Closest points on triangles (Ericson, *Real-Time Collision Detection*, 5.1.5), vectorised over
+    ``[..., 3]``; returns the points and their barycentric coordinates ``[..., 3]``."""
+    ab, ac, ap = p1 - p0, p2 - p0, points - p0
+    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
+    bp = points - p1
+    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
+    cp = points - p2
+    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denominator = va + vb + vc
+        v_in, w_in = vb / denominator, vc / denominator
+        v_ab = d1 / (d1 - d3)
+        w_ac = d2 / (d2 - d6)
+        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
+    bary = np.stack([1 - v_in - w_in, v_in, w_in], axis=-1)
+    cases = [
+        ((d1 <= 0) & (d2 <= 0), [1.0, 0.0, 0.0]),
+        ((d3 >= 0) & (d4 <= d3), [0.0, 1.0, 0.0]),
+        ((d6 >= 0) & (d5 <= d6), [0.0, 0.0, 1.0]),
+    ]
+    edge_ab = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
+    edge_ac = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
+    edge_bc = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
+    result = bary.copy()
+    result = np.where(edge_bc[..., None], np.stack([np.zeros_like(w_bc), 1 - w_bc, w_bc], -1), result)
+    result = np.where(edge_ac[..., None], np.stack([1 - w_ac, np.zeros_like(w_ac), w_ac], -1), result)
+    result = np.where(edge_ab[..., None], np.stack([1 - v_ab, v_ab, np.zeros_like(v_ab)], -1), result)
+    for condition, corner in reversed(cases):
+        result = np.where(condition[..., None], np.asarray(corner), result)
+    result = np.nan_to_num(result, nan=1.0 / 3.0)
+    closest = result[..., :1] * p0 + result[..., 1:2] * p1 + result[..., 2:] * p2
+    return closest, result
+
+
+class SurfaceQuery:
+    """Closest points on a triangle mesh: a k-d tree of its vertices, then the exact closest point on the
+    triangles around the nearest :data:`CLOSEST_CANDIDATE_VERTICES` vertices (fine meshes: ICT's ~2 mm)."""
+
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray, face_ids: np.ndarray):
+        self.vertices, self.faces, self.face_ids = vertices, faces, face_ids
+        used = np.unique(faces)
+        self.tree = scipy.spatial.cKDTree(vertices[used])
+        self.used = used
+        incident: dict = {}
+        for index, face in enumerate(faces):
+            for vertex in face:
+                incident.setdefault(int(vertex), []).append(index)
+        width = max(len(v) for v in incident.values())
+        self.incident = np.full((len(vertices), width), -1, dtype=np.int64)
+        for vertex, rows in incident.items():
+            self.incident[vertex, :len(rows)] = rows
+        p = vertices[faces]
+        normal = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+        self.normals = normal / np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+
+    def __call__(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``points [N, 3]`` -> closest points ``[N, 3]``, local triangle rows ``[N]``, barycentric ``[N, 3]``,
+        distances ``[N]``."""
+        _, nearest = self.tree.query(points, k=CLOSEST_CANDIDATE_VERTICES)
+        candidates = self.incident[self.used[nearest]].reshape(len(points), -1)       # [N, C]
+        valid = candidates >= 0
+        rows = np.where(valid, candidates, 0)
+        p = self.vertices[self.faces[rows]]                                           # [N, C, 3, 3]
+        closest, bary = closest_points_on_triangles(points[:, None, :], p[..., 0, :], p[..., 1, :], p[..., 2, :])
+        distance = np.where(valid, np.linalg.norm(closest - points[:, None, :], axis=-1), np.inf)
+        best = np.argmin(distance, axis=1)
+        pick = np.arange(len(points))
+        return closest[pick, best], rows[pick, best], bary[pick, best], distance[pick, best]
+
+
+def uniform_laplacian(faces: np.ndarray, count: int) -> scipy.sparse.csr_matrix:
+    """Graph Laplacian ``L = I - D^-1 A`` of a triangle mesh ``[count, count]``."""
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    adjacency = scipy.sparse.coo_matrix((np.ones(2 * len(edges)), (np.r_[edges[:, 0], edges[:, 1]],
+                                                                  np.r_[edges[:, 1], edges[:, 0]])),
+                                        shape=(count, count)).tocsr()
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    return (scipy.sparse.identity(count) - scipy.sparse.diags(1.0 / degree) @ adjacency).tocsr()
+
+
+def register_template(neutral: np.ndarray, faces: np.ndarray, labels: np.ndarray, landmarks68: np.ndarray
+                      ) -> tuple[dict, dict, np.ndarray]:
+    """The 468 Face Mesh points on the ICT face: similarity from landmarks, then non-rigid ICP.
+
+    Returns the arrays to store (``points468_faces`` into ``faces``, ``points468_barycentric``,
+    ``points468_alignment [3, 4]`` = ``[scale R | t]`` template cm -> ICT cm), the stats, and the final
+    points ``[468, 3]`` on the ICT neutral.
+    """
+    from svfri.geometry import mesh_ops
+    from svfri.geometry.template import load_face_template
+
+    template = load_face_template()
+    vertices = np.asarray(template.vertices, dtype=np.float64)
+    ict_landmarks = neutral[landmarks68].astype(np.float64)
+    template_landmarks = template.landmarks68(vertices)
+    chosen = list(SIMILARITY_LANDMARKS)
+    scale, rotation, translation = similarity_transform(template_landmarks[chosen], ict_landmarks[chosen])
+    aligned = scale * vertices @ rotation.T + translation
+
+    face_rows = np.flatnonzero(labels == PART_NAMES.index("face"))
+    surface = SurfaceQuery(neutral.astype(np.float64), faces[face_rows], face_rows)
+    count = len(vertices)
+    laplacian = uniform_laplacian(np.asarray(template.faces), count)
+    lm_vertices, lm_weights = np.asarray(template.ibug68_vertices), np.asarray(template.ibug68_weights)
+    lm_rows = np.zeros((68, count))
+    for index in range(68):
+        for k in range(2):
+            lm_rows[index, lm_vertices[index, k]] += lm_weights[index, k]
+    lm_matrix = scipy.sparse.csr_matrix(lm_rows[list(ICP_LANDMARKS)])
+    lm_target = ict_landmarks[list(ICP_LANDMARKS)]
+    cos_limit = np.cos(np.radians(ICP_MAX_NORMAL_ANGLE_DEG))
+
+    initial_distance = surface(aligned)[3]
+    current = aligned.copy()
+    used_fraction = []
+    for stiffness in ICP_STIFFNESS:
+        for _ in range(ICP_STEPS_PER_STIFFNESS):
+            closest, rows, _, distance = surface(current)
+            normals = mesh_ops.vertex_normals(current, np.asarray(template.faces))
+            agree = (normals * surface.normals[rows]).sum(axis=1) > cos_limit
+            keep = (distance < ICP_MAX_DISTANCE_CM) & agree
+            used_fraction.append(float(keep.mean()))
+            data = scipy.sparse.diags(keep.astype(np.float64))
+            system = scipy.sparse.vstack([data, stiffness * laplacian, ICP_LANDMARK_WEIGHT * lm_matrix]).tocsr()
+            for axis in range(3):
+                rhs = np.concatenate([keep * closest[:, axis], stiffness * (laplacian @ aligned[:, axis]),
+                                      ICP_LANDMARK_WEIGHT * lm_target[:, axis]])
+                current[:, axis] = scipy.sparse.linalg.lsqr(system, rhs, atol=1e-12, btol=1e-12,
+                                                            x0=current[:, axis])[0]
+    closest, rows, bary, distance = surface(current)
+    points = closest
+    lm_after = template.landmarks68(points)
+    lm_aligned = template.landmarks68(aligned)
+    groups = {"jaw": range(0, 17), "brows": range(17, 27), "nose": range(27, 36), "eyes": range(36, 48),
+              "outer_lips": range(48, 60), "inner_lips": range(60, 68)}
+
+    def per_group(estimate):
+        error = np.linalg.norm(estimate - ict_landmarks, axis=1) * 10
+        result = {name: round(float(error[list(index)].mean()), 2) for name, index in groups.items()}
+        result["mean_17_67"] = round(float(error[17:].mean()), 2)
+        result["max_17_67"] = round(float(error[17:].max()), 2)
+        return result
+
+    moved = np.linalg.norm(points - aligned, axis=1) * 10
+    mouth = np.zeros(count, dtype=bool)
+    from svfri.geometry.template import LIPS_INNER, LIPS_OUTER
+    mouth[list(LIPS_INNER) + list(LIPS_OUTER)] = True
+    stats = {
+        "similarity_scale": scale, "similarity_rotation_deg": float(np.degrees(np.arccos(np.clip(
+            (np.trace(rotation) - 1) / 2, -1, 1)))),
+        "aligned_to_surface_mm": {"median": float(np.median(initial_distance) * 10),
+                                  "p90": float(np.percentile(initial_distance, 90) * 10),
+                                  "max": float(initial_distance.max() * 10)},
+        "final_to_surface_mm": {"median": float(np.median(distance) * 10), "max": float(distance.max() * 10)},
+        "moved_from_aligned_mm": {"median": float(np.median(moved)), "p90": float(np.percentile(moved, 90)),
+                                  "max": float(moved.max()),
+                                  "median_without_lips": float(np.median(moved[~mouth])),
+                                  "p90_without_lips": float(np.percentile(moved[~mouth], 90)),
+                                  "max_without_lips": float(moved[~mouth].max())},
+        "icp_pairs_used_fraction": [round(v, 3) for v in used_fraction],
+        "landmarks68_aligned_mm": per_group(lm_aligned), "landmarks68_final_mm": per_group(lm_after),
+    }
+    arrays = {"points468_faces": surface.face_ids[rows].astype(np.int32),
+              "points468_barycentric": bary.astype(np.float32),
+              "points468_alignment": np.concatenate([scale * rotation, translation[:, None]], axis=1)}
+    return arrays, stats, points
+
+
 # ---------------------------------------------------------------------------------------------- pictures
 #: Overlay colours (RGB) of the masks in the UV-layout figure.
 MASK_COLOURS = {"lips": (220, 40, 60), "mouth_interior": (90, 0, 30), "eyes": (40, 120, 255),
                 "brows": (120, 70, 20), "nose": (255, 160, 0), "under_eye": (160, 60, 200),
                 "cheeks": (255, 110, 150), "forehead": (60, 190, 90), "t_zone": (250, 230, 40),
                 "beard": (60, 60, 60)}
-FIGURE_SIZE = 1024
+FIGURE_SIZE = 800
 
 
 def draw_uv_masks(path: Path, uv: np.ndarray, face_uv: np.ndarray, labels: np.ndarray, masks: dict,
@@ -568,6 +774,53 @@ def draw_uv_masks(path: Path, uv: np.ndarray, face_uv: np.ndarray, labels: np.nd
             y += 24
         panels.append(image)
     picture = np.concatenate(panels, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+
+
+def draw_points468(path: Path, neutral: np.ndarray, faces: np.ndarray, labels: np.ndarray, uv: np.ndarray,
+                   face_uv: np.ndarray, points: np.ndarray, point_faces: np.ndarray, point_bary: np.ndarray,
+                   template_faces: np.ndarray, aligned: np.ndarray, landmarks68: np.ndarray) -> None:
+    """Left: front view (orthographic, ``-Z``) of the ICT neutral's opaque skin, the registered 468 points
+    with svfri's template triangulation (green) and the similarity-aligned template before ICP (orange
+    dots), ICT's 68 landmarks (red). Right: the same triangulation in the face UV tile."""
+    size = FIGURE_SIZE
+    rows = np.flatnonzero(labels == PART_NAMES.index("face"))
+    p = neutral[faces[rows]].astype(np.float64)
+    low, high = np.array([-9.5, -11.0]), np.array([9.5, 8.0])
+    scale = size / (high - low).max()
+
+    def project(xyz):
+        return np.stack([(xyz[..., 0] - low[0]) * scale, (high[1] - xyz[..., 1]) * scale], axis=-1)
+
+    normal = np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0])
+    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+    front = normal[:, 2] > 0
+    order = np.argsort(p[:, :, 2].mean(axis=1))
+    image = np.full((size, size, 3), 255, dtype=np.uint8)
+    for index in order:
+        if not front[index]:
+            continue
+        shade = int(60 + 180 * (0.3 + 0.7 * normal[index, 2]) * 0.9)
+        cv2.fillPoly(image, [np.round(project(p[index]) * 4).astype(np.int32)], (shade, shade, shade),
+                     cv2.LINE_AA, shift=2)
+    projected = project(points)
+    for face in template_faces:
+        cv2.polylines(image, [np.round(projected[face] * 4).astype(np.int32)], True, (0, 150, 60), 1,
+                      cv2.LINE_AA, shift=2)
+    for point in project(aligned):
+        cv2.circle(image, tuple(int(v) for v in np.round(point)), 2, (255, 140, 0), -1, cv2.LINE_AA)
+    for point in project(neutral[landmarks68]):
+        cv2.circle(image, tuple(int(v) for v in np.round(point)), 3, (220, 0, 0), -1, cv2.LINE_AA)
+    points_uv = (point_bary[:, :, None] * uv[face_uv[point_faces]]).sum(axis=1)
+    layout = np.full((size, size, 3), 255, dtype=np.uint8)
+    wire = _to_pixels(uv[face_uv[rows]].astype(np.float64), size)
+    cv2.polylines(layout, list(np.round(wire * 4).astype(np.int32)), True, (215, 215, 225), 1, cv2.LINE_AA, shift=2)
+    projected_uv = _to_pixels(points_uv, size)
+    for face in template_faces:
+        cv2.polylines(layout, [np.round(projected_uv[face] * 4).astype(np.int32)], True, (0, 150, 60), 1,
+                      cv2.LINE_AA, shift=2)
+    picture = np.concatenate([image, layout], axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
 
@@ -655,6 +908,9 @@ def main(argv: list[str] | None = None) -> None:
     masks = mask_extras["masks"]
     arrays["region_names"] = np.asarray(MASK_NAMES)
     arrays["region_masks"] = np.stack([masks[name] for name in MASK_NAMES]).astype(np.float16)
+    point_arrays, stats["points468"], points = register_template(source["neutral"], mesh["faces"], mesh["labels"],
+                                                                 source["landmarks68"])
+    arrays.update(point_arrays)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.out.with_suffix(".tmp.npz")
     np.savez_compressed(temporary, **arrays)
@@ -666,6 +922,13 @@ def main(argv: list[str] | None = None) -> None:
         draw_uv_masks(PICTURE_DIR / "ict_uv_masks.png", source["uv"], mesh["face_uv"], mesh["labels"], masks,
                       mask_extras["landmarks_uv"])
         stats["skin_sheet"] = draw_skin_sheet(PICTURE_DIR / "ict_skin_maps.png", masks)
+        from svfri.geometry.template import load_face_template
+        template = load_face_template()
+        alignment = point_arrays["points468_alignment"]
+        draw_points468(PICTURE_DIR / "ict_points468.png", source["neutral"], mesh["faces"], mesh["labels"],
+                       source["uv"], mesh["face_uv"], points, point_arrays["points468_faces"],
+                       point_arrays["points468_barycentric"], np.asarray(template.faces),
+                       template.vertices @ alignment[:, :3].T + alignment[:, 3], source["landmarks68"])
     print(json.dumps(stats, indent=1))
 
 

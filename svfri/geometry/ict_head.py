@@ -106,6 +106,9 @@ class IctHead:
         1, :mod:`svfri.conventions`); names :data:`REGION_NAMES`.
       points468_faces: ``[468]`` int32 triangle (index into :attr:`faces`) of each MediaPipe Face Mesh point.
       points468_barycentric: ``[468, 3]`` float32 barycentric coordinates in that triangle (rows sum to 1).
+      points468_alignment: ``[3, 4]`` float64 ``[s R | t]``, the similarity that took svfri's canonical
+        template (:func:`svfri.geometry.template.load_face_template`, cm) onto the ICT neutral before the
+        non-rigid registration: ``aligned = template.vertices @ A[:, :3].T + A[:, 3]``.
     """
 
     neutral: np.ndarray
@@ -125,6 +128,7 @@ class IctHead:
     region_masks: dict[str, np.ndarray]
     points468_faces: np.ndarray | None
     points468_barycentric: np.ndarray | None
+    points468_alignment: np.ndarray | None
 
     @property
     def vertex_count(self) -> int:
@@ -281,7 +285,8 @@ def load_ict_head() -> IctHead:
             rigid_vertices=_read_only(arrays["rigid_vertices"], np.int32),
             region_masks=masks,
             points468_faces=_read_only(arrays["points468_faces"], np.int32) if has_points else None,
-            points468_barycentric=_read_only(arrays["points468_barycentric"], np.float32) if has_points else None)
+            points468_barycentric=_read_only(arrays["points468_barycentric"], np.float32) if has_points else None,
+            points468_alignment=_read_only(arrays["points468_alignment"], np.float64) if has_points else None)
     except (OSError, KeyError, ValueError, IndexError, TypeError, zipfile.BadZipFile, EOFError) as error:
         raise ModelError(f"ICT head model {path} is corrupt ({type(error).__name__}); {_REMEDY}") from error
     vertex_count, face_count = head.neutral.shape[0], head.faces.shape[0]
@@ -301,6 +306,7 @@ def load_ict_head() -> IctHead:
         and (not masks or set(masks) == set(REGION_NAMES))
         and (not has_points or (head.points468_faces.shape == (468,)
                                 and head.points468_barycentric.shape == (468, 3)
+                                and head.points468_alignment.shape == (3, 4)
                                 and int(head.points468_faces.max()) < face_count)))
     if not consistent:
         raise ModelError(f"ICT head model {path} has inconsistent array shapes; {_REMEDY}")
