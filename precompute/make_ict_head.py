@@ -174,16 +174,19 @@ def part_tiles(uv: np.ndarray, face_uv: np.ndarray, labels: np.ndarray) -> np.nd
 
 def split_uv_seams(faces: np.ndarray, face_uv: np.ndarray, uv: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-corner UVs -> a per-vertex-UV render mesh: one render vertex per distinct ``(vertex, vt)`` pair.
+    """Per-corner UVs -> a per-vertex-UV render mesh: one render vertex per distinct (vertex, UV value) pair.
+
+    Distinct ``vt`` entries with equal values (the OBJ repeats some) do not split a vertex.
 
     Returns:
       ``render_faces [F, 3]`` (same triangle order as ``faces``), ``render_source [V_r]`` (model vertex of
-      each render vertex) and ``render_uv [V_r, 2]``, render vertices sorted by ``(vertex, vt)``.
+      each render vertex) and ``render_uv [V_r, 2]``, render vertices sorted by (vertex, u, t).
     """
-    pairs = np.stack([faces.ravel(), face_uv.ravel()], axis=1).astype(np.int64)
-    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    corner_uv = uv[face_uv.ravel()].astype(np.float32)
+    keys = np.concatenate([faces.reshape(-1, 1).astype(np.float64), corner_uv.astype(np.float64)], axis=1)
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     render_faces = inverse.reshape(faces.shape).astype(np.int32)
-    return render_faces, unique[:, 0].astype(np.int32), uv[unique[:, 1]].astype(np.float32)
+    return render_faces, unique[:, 0].astype(np.int32), unique[:, 1:].astype(np.float32)
 
 
 def orientation_stats(neutral: np.ndarray, faces: np.ndarray, labels: np.ndarray) -> dict:
@@ -539,6 +542,10 @@ ICP_STEPS_PER_STIFFNESS = 3
 #: not used in that step.
 ICP_MAX_DISTANCE_CM = 1.5
 ICP_MAX_NORMAL_ANGLE_DEG = 60.0
+#: Landmark groups held out of the deformation one at a time to validate the registration (their error
+#: then measures how well closest points + smoothness alone carry the correspondence).
+HELD_OUT_GROUPS = {"brows": tuple(range(17, 27)), "nose": tuple(range(27, 36)), "eyes": tuple(range(36, 48)),
+                   "outer_lips": tuple(range(48, 60)), "inner_lips": tuple(range(60, 68))}
 #: Nearest ICT vertices whose triangles are searched for the exact closest point.
 CLOSEST_CANDIDATE_VERTICES = 12
 
@@ -666,27 +673,40 @@ def register_template(neutral: np.ndarray, faces: np.ndarray, labels: np.ndarray
     for index in range(68):
         for k in range(2):
             lm_rows[index, lm_vertices[index, k]] += lm_weights[index, k]
-    lm_matrix = scipy.sparse.csr_matrix(lm_rows[list(ICP_LANDMARKS)])
-    lm_target = ict_landmarks[list(ICP_LANDMARKS)]
     cos_limit = np.cos(np.radians(ICP_MAX_NORMAL_ANGLE_DEG))
+    template_faces = np.asarray(template.faces)
+
+    def deform(landmark_indices: tuple[int, ...], used_fraction: list) -> np.ndarray:
+        """Non-rigid ICP of ``aligned`` onto the surface, pulled by the given landmarks."""
+        lm_matrix = scipy.sparse.csr_matrix(lm_rows[list(landmark_indices)])
+        lm_target = ict_landmarks[list(landmark_indices)]
+        current = aligned.copy()
+        for stiffness in ICP_STIFFNESS:
+            for _ in range(ICP_STEPS_PER_STIFFNESS):
+                closest, rows, _, distance = surface(current)
+                normals = mesh_ops.vertex_normals(current, template_faces)
+                agree = (normals * surface.normals[rows]).sum(axis=1) > cos_limit
+                keep = (distance < ICP_MAX_DISTANCE_CM) & agree
+                used_fraction.append(float(keep.mean()))
+                data = scipy.sparse.diags(keep.astype(np.float64))
+                system = scipy.sparse.vstack([data, stiffness * laplacian, ICP_LANDMARK_WEIGHT * lm_matrix]).tocsr()
+                for axis in range(3):
+                    rhs = np.concatenate([keep * closest[:, axis], stiffness * (laplacian @ aligned[:, axis]),
+                                          ICP_LANDMARK_WEIGHT * lm_target[:, axis]])
+                    current[:, axis] = scipy.sparse.linalg.lsqr(system, rhs, atol=1e-12, btol=1e-12,
+                                                                x0=current[:, axis])[0]
+        return current
 
     initial_distance = surface(aligned)[3]
-    current = aligned.copy()
-    used_fraction = []
-    for stiffness in ICP_STIFFNESS:
-        for _ in range(ICP_STEPS_PER_STIFFNESS):
-            closest, rows, _, distance = surface(current)
-            normals = mesh_ops.vertex_normals(current, np.asarray(template.faces))
-            agree = (normals * surface.normals[rows]).sum(axis=1) > cos_limit
-            keep = (distance < ICP_MAX_DISTANCE_CM) & agree
-            used_fraction.append(float(keep.mean()))
-            data = scipy.sparse.diags(keep.astype(np.float64))
-            system = scipy.sparse.vstack([data, stiffness * laplacian, ICP_LANDMARK_WEIGHT * lm_matrix]).tocsr()
-            for axis in range(3):
-                rhs = np.concatenate([keep * closest[:, axis], stiffness * (laplacian @ aligned[:, axis]),
-                                      ICP_LANDMARK_WEIGHT * lm_target[:, axis]])
-                current[:, axis] = scipy.sparse.linalg.lsqr(system, rhs, atol=1e-12, btol=1e-12,
-                                                            x0=current[:, axis])[0]
+    used_fraction: list = []
+    current = deform(ICP_LANDMARKS, used_fraction)
+    # Validation: each landmark group held out of the deformation in turn; where do its points land?
+    held_out = {}
+    for name, group in HELD_OUT_GROUPS.items():
+        others = tuple(index for index in ICP_LANDMARKS if index not in group)
+        estimate = template.landmarks68(surface(deform(others, []))[0])
+        held_out[name] = round(float(np.linalg.norm(estimate[list(group)] - ict_landmarks[list(group)],
+                                                    axis=1).mean() * 10), 2)
     closest, rows, bary, distance = surface(current)
     points = closest
     lm_after = template.landmarks68(points)
@@ -706,6 +726,7 @@ def register_template(neutral: np.ndarray, faces: np.ndarray, labels: np.ndarray
     from svfri.geometry.template import LIPS_INNER, LIPS_OUTER
     mouth[list(LIPS_INNER) + list(LIPS_OUTER)] = True
     stats = {
+        "landmarks68_held_out_mm": held_out,
         "similarity_scale": scale, "similarity_rotation_deg": float(np.degrees(np.arccos(np.clip(
             (np.trace(rotation) - 1) / 2, -1, 1)))),
         "aligned_to_surface_mm": {"median": float(np.median(initial_distance) * 10),
@@ -733,6 +754,17 @@ MASK_COLOURS = {"lips": (220, 40, 60), "mouth_interior": (90, 0, 30), "eyes": (4
                 "cheeks": (255, 110, 150), "forehead": (60, 190, 90), "t_zone": (250, 230, 40),
                 "beard": (60, 60, 60)}
 FIGURE_SIZE = 800
+
+
+def write_png(path: Path, rgb: np.ndarray, *, palette: bool = False) -> None:
+    """Write an RGB uint8 picture; ``palette``: quantised to 256 colours (diagrams: ~4x smaller files)."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(np.ascontiguousarray(rgb))
+    if palette:
+        image = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    image.save(path, optimize=True)
 
 
 def draw_uv_masks(path: Path, uv: np.ndarray, face_uv: np.ndarray, labels: np.ndarray, masks: dict,
@@ -773,9 +805,7 @@ def draw_uv_masks(path: Path, uv: np.ndarray, face_uv: np.ndarray, labels: np.nd
             cv2.putText(image, name, (12, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, MASK_COLOURS[name], 2, cv2.LINE_AA)
             y += 24
         panels.append(image)
-    picture = np.concatenate(panels, axis=1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    write_png(path, np.concatenate(panels, axis=1), palette=True)
 
 
 def draw_points468(path: Path, neutral: np.ndarray, faces: np.ndarray, labels: np.ndarray, uv: np.ndarray,
@@ -820,9 +850,7 @@ def draw_points468(path: Path, neutral: np.ndarray, faces: np.ndarray, labels: n
     for face in template_faces:
         cv2.polylines(layout, [np.round(projected_uv[face] * 4).astype(np.int32)], True, (0, 150, 60), 1,
                       cv2.LINE_AA, shift=2)
-    picture = np.concatenate([image, layout], axis=1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    write_png(path, np.concatenate([image, layout], axis=1), palette=True)
 
 
 #: Contact sheet: one face per skin type I..VI, forced bearded on the even types so the beard mask shows.
@@ -852,9 +880,7 @@ def draw_skin_sheet(path: Path, masks: dict) -> list[dict]:
         column = np.concatenate([albedo, specular, normal], axis=0)
         columns.append(np.pad(column, ((0, 0), (2, 2), (0, 0)), constant_values=1.0))
         shown.append({"skin_type": skin_type, "beard_density": round(float(params.beard_density), 2)})
-    picture = np.round(np.concatenate(columns, axis=1) * 255).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    write_png(path, np.round(np.concatenate(columns, axis=1) * 255).astype(np.uint8))
     return shown
 
 

@@ -126,9 +126,9 @@ class IctHead:
     fitting_vertices: np.ndarray
     rigid_vertices: np.ndarray
     region_masks: dict[str, np.ndarray]
-    points468_faces: np.ndarray | None
-    points468_barycentric: np.ndarray | None
-    points468_alignment: np.ndarray | None
+    points468_faces: np.ndarray
+    points468_barycentric: np.ndarray
+    points468_alignment: np.ndarray
 
     @property
     def vertex_count(self) -> int:
@@ -229,8 +229,6 @@ class IctHead:
         The correspondence is a registration of svfri's canonical template (``models/ict_head.md``), an
         approximation, not ICT's or MediaPipe's own definition.
         """
-        if self.points468_faces is None:
-            raise ModelError(f"{ict_head_path()} has no 468-point correspondence; {_REMEDY}")
         values = self._check_model(values)
         corners = values[self.faces[self.points468_faces]].astype(np.float64)    # [468, 3, ...]
         weights = self.points468_barycentric.astype(np.float64).reshape((468, 3) + (1,) * (values.ndim - 1))
@@ -265,11 +263,8 @@ def load_ict_head() -> IctHead:
             arrays = {name: data[name] for name in data.files}
         if int(arrays["format_version"]) != FORMAT_VERSION:
             raise ValueError("format version")
-        masks = {}
-        if "region_masks" in arrays:
-            stack = arrays["region_masks"]
-            masks = {name: _read_only(stack[i], np.float32) for i, name in enumerate(_strings(arrays["region_names"]))}
-        has_points = "points468_faces" in arrays
+        stack = arrays["region_masks"]
+        masks = {name: _read_only(stack[i], np.float32) for i, name in enumerate(_strings(arrays["region_names"]))}
         head = IctHead(
             neutral=_read_only(arrays["neutral"], np.float32),
             identity_modes=_read_only(arrays["identity_modes"], np.float32),
@@ -284,9 +279,9 @@ def load_ict_head() -> IctHead:
             fitting_vertices=_read_only(arrays["fitting_vertices"], np.int32),
             rigid_vertices=_read_only(arrays["rigid_vertices"], np.int32),
             region_masks=masks,
-            points468_faces=_read_only(arrays["points468_faces"], np.int32) if has_points else None,
-            points468_barycentric=_read_only(arrays["points468_barycentric"], np.float32) if has_points else None,
-            points468_alignment=_read_only(arrays["points468_alignment"], np.float64) if has_points else None)
+            points468_faces=_read_only(arrays["points468_faces"], np.int32),
+            points468_barycentric=_read_only(arrays["points468_barycentric"], np.float32),
+            points468_alignment=_read_only(arrays["points468_alignment"], np.float64))
     except (OSError, KeyError, ValueError, IndexError, TypeError, zipfile.BadZipFile, EOFError) as error:
         raise ModelError(f"ICT head model {path} is corrupt ({type(error).__name__}); {_REMEDY}") from error
     vertex_count, face_count = head.neutral.shape[0], head.faces.shape[0]
@@ -303,11 +298,9 @@ def load_ict_head() -> IctHead:
         and int(head.render_source.max()) < vertex_count
         and head.landmark68_vertices.shape == (68,)
         and all(mask.shape == (MASK_RESOLUTION, MASK_RESOLUTION) for mask in masks.values())
-        and (not masks or set(masks) == set(REGION_NAMES))
-        and (not has_points or (head.points468_faces.shape == (468,)
-                                and head.points468_barycentric.shape == (468, 3)
-                                and head.points468_alignment.shape == (3, 4)
-                                and int(head.points468_faces.max()) < face_count)))
+        and set(masks) == set(REGION_NAMES)
+        and head.points468_faces.shape == (468,) and head.points468_barycentric.shape == (468, 3)
+        and head.points468_alignment.shape == (3, 4) and int(head.points468_faces.max()) < face_count)
     if not consistent:
         raise ModelError(f"ICT head model {path} has inconsistent array shapes; {_REMEDY}")
     return head
