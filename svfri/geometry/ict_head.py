@@ -196,12 +196,24 @@ class IctHead:
         vertices (``render=False``), in storage order."""
         return (self.render_faces if render else self.faces)[self.part_mask(names)]
 
+    def part_mesh(self, names: str | tuple[str, ...] | list[str] = OPAQUE_PARTS) -> tuple[np.ndarray, np.ndarray]:
+        """A compact render mesh of the given part(s), without the render vertices no triangle of them uses.
+
+        Returns:
+          ``render_ids [n]`` int32 (the render vertices used, ascending: index :meth:`render_vertices` output,
+          :attr:`render_uv` with it) and ``faces [F_p, 3]`` int32 indexing ``render_ids``.
+        """
+        faces = self.part_faces(names)
+        render_ids, inverse = np.unique(faces, return_inverse=True)
+        return render_ids.astype(np.int32), inverse.reshape(faces.shape).astype(np.int32)
+
     def part_uv(self, name: str) -> np.ndarray:
-        """Render-vertex UVs relative to the part's first tile, ``[V_r, 2]`` (``u - tile``); meaningful on the
-        vertices of :meth:`part_faces` ``(name)`` only."""
-        tile = int(self.part_uv_tiles[self.part_names.index(name), 0]) if name in self.part_names else None
-        if tile is None:
+        """Render-vertex UVs relative to the part's first tile, ``[V_r, 2]`` (``u - tile``, so the part's own
+        texture is addressed in ``[0, 1]``; two tiles wide for ``lacrimal``); meaningful on the vertices of
+        :meth:`part_faces` ``(name)`` only."""
+        if name not in self.part_names:
             raise ValueError(f"unknown part {name!r}; parts are {self.part_names}")
+        tile = float(self.part_uv_tiles[self.part_names.index(name), 0])
         return self.render_uv - np.array([tile, 0.0], dtype=np.float32)
 
     # -- differential quantities ---------------------------------------------------------------------------
