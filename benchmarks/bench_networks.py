@@ -3,7 +3,7 @@
 One fit step here = forward ``z -> maps`` through decoder + enhancer of all three components (skip features
 fixed, inference-mode batch norm) + an L2 loss to fixed target maps + the backward pass to ``z``
 (``tape.gradient``). Rendering is not included: the whole fit step (networks + render + backward) should stay
-under ~0.3 s so that 150 steps fit the 60 s per-photo budget (DESIGN.md, "Speed budget").
+under ~0.3 s so that 150 steps fit the 60 s per-photo budget (docs/architecture.md, "Speed budget").
 
 Each configuration is timed three ways: eager (Keras models called op by op), ``tf.function`` and
 ``tf.function(jit_compile=True)`` (XLA). The machine may be shared and noisy, so the script also times a fixed

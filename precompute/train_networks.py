@@ -105,7 +105,7 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
         "## What they are", "",
         "Per component (albedo / specular / normal, no weight sharing): U-Net encoder → latent z → decoder "
         "(skips F¹..F³ only) → SRGAN-style enhancer; a VGG-like light regressor T → 9×3 SH radiance. Geng et al. "
-        "2021 structure at reduced size (DESIGN.md \"Networks\").", "",
+        "2021 structure at reduced size (docs/architecture.md, \"Networks\").", "",
         "## Training data", "",
         "Synthetic only (`svfri.synth.dataset`): procedural skin reflectance maps (all skin types), random face "
         "shapes/poses, real CC0 HDR environments (train maps; held-out maps for the test split) or synthetic "

@@ -3,7 +3,7 @@
 ``any_hit(origins, directions, vertices, faces)`` says, for each ray ``o + t d`` with ``0 < t < max_distance``,
 whether it hits any triangle (either side: meshes here are open discs, so back faces occlude too).
 
-Backends (trimesh's idea, EXEMPLARS.md: optional acceleration that never changes the answer):
+Backends (trimesh's idea, docs/architecture.md "Optional pieces": optional acceleration that never changes the answer):
 
 * ``"embree"``: Intel Embree occlusion queries through ``embreex`` (the binding trimesh's
   ``trimesh.ray.ray_pyembree`` wraps), float32 on coordinates re-centred at the mesh's bounding-box

@@ -1,4 +1,4 @@
-"""Photo -> UV unwrap: the texture ``T`` (RGB + visibility mask) that the encoders read (DESIGN.md, step 6).
+"""Photo -> UV unwrap: the texture ``T`` (RGB + visibility mask) that the encoders read (docs/architecture.md, step 2).
 
 For every texel of the ``size x size`` UV layout:
 

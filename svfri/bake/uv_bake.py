@@ -1,4 +1,4 @@
-"""Per-vertex bake results written as textures in the UV layout (DESIGN.md, "Bake": "also written out as
+"""Per-vertex bake results written as textures in the UV layout (docs/architecture.md, step 2: "also written out as
 textures in UV", as the paper bakes them into mesh textures).
 
 The arrays returned are ready for ``np.savez_compressed(path, **textures)``; saving is the caller's job.

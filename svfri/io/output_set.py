@@ -1,4 +1,4 @@
-"""Reading an output folder (the contract of DESIGN.md, "Output set") back as a renderable face asset.
+"""Reading an output folder (the contract of docs/architecture.md, "Output contract") back as a renderable face asset.
 
 Any folder that follows the contract works, not only svfri's own: ``mesh.obj`` (positions, UVs) and ``fit.json``
 (``camera.world_to_pixel``, ``camera.image_width/height``) are required; the maps, ``visibility.npz``,

@@ -1,4 +1,4 @@
-"""Per-component U-Net encoder E_c and decoder D_c (Geng et al. 2021, sec. 3.2; DESIGN.md "Networks").
+"""Per-component U-Net encoder E_c and decoder D_c (Geng et al. 2021, sec. 3.2; docs/architecture.md, "Networks").
 
 Encoder ``E_c`` (one per component, no weight sharing)::
 

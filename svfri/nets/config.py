@@ -46,7 +46,7 @@ __all__ = [
 #: The three reflectance components, in the order every dict of this package is built.
 COMPONENTS = ("albedo", "specular", "normal")
 #: Number of encoder levels whose features the decoder receives as skips (F^1..F^3). Deeper skips would
-#: bypass the latent code and make it useless to optimise (DESIGN.md, "Networks").
+#: bypass the latent code and make it useless to optimise (docs/architecture.md, "Networks").
 SKIP_LEVELS = 3
 #: Channels of the unwrapped texture T: sRGB colour in [0, 1] plus the visibility mask.
 TEXTURE_CHANNELS = 4

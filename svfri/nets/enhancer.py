@@ -42,7 +42,7 @@ DISCRIMINATOR_KERNEL = 4
 
 
 def takes_texture(component: str) -> bool:
-    """Whether ``R_c`` also receives the texture T: specular and normal do (DESIGN.md), albedo does not."""
+    """Whether ``R_c`` also receives the texture T: specular and normal do (docs/architecture.md), albedo does not."""
     return component != "albedo"
 
 

@@ -1,6 +1,6 @@
 """``svfri fit`` for one photo: geometry stage, network encoding, latent optimisation, the full output set.
 
-Output set (docs/architecture.md, "Output contract"): everything of ``svfri mesh`` plus ``albedo.png`` (sRGB), ``specular.png``
+Output set (docs/architecture.md): everything of ``svfri mesh`` plus ``albedo.png`` (sRGB), ``specular.png``
 (linear grey), ``normal.png`` (tangent space, OpenGL +Y), ``lighting.json`` (SH 9x3), ``reconstruction.png`` (the
 render composited over the photo), ``report.png`` (photo | reconstruction | maps | two relights | loss curve), and
 ``fit.json`` extended with the loss per step, face-mask PSNR / SSIM / L1, per-stage timings, settings and versions.

@@ -1,6 +1,6 @@
 """The geometry stage: photo -> fitted mesh, camera, baked visibility, G-buffer, unwrapped texture.
 
-Steps 1-6 of docs/architecture.md ("Data flow"). The result (:class:`GeometryResult`) is what the fit consumes; :func:`run_geometry_stage`
+Steps 1-2 of docs/architecture.md. The result (:class:`GeometryResult`) is what the fit consumes; :func:`run_geometry_stage`
 also writes the ``svfri mesh`` output set (``mesh.obj/.mtl``, ``texture.png``, ``visibility.npz``,
 ``landmarks.json``, ``fit.json``, ``overlay.png``) into a folder, all-or-nothing.
 

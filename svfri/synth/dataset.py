@@ -1,7 +1,7 @@
 """The synthetic training set: one sample per integer seed, sharded ``.npz`` storage, and a batch loader.
 
 A sample (:func:`synthesize_sample`) is a pure function of ``(seed, split, settings)`` and of the cached HDR maps.
-It follows DESIGN.md "Training data" and mirrors the run-time geometry stage
+It follows docs/architecture.md, "Training data", and mirrors the run-time geometry stage
 (:func:`svfri.pipeline.geometry_stage.compute_geometry`) so that the networks' input ``T`` is made exactly as
 at run time:
 

@@ -1,7 +1,7 @@
 """Procedural facial reflectance maps in UV: albedo, specular intensity, roughness and tangent-space normals.
 
 One call, :func:`generate_skin_maps`, turns the canonical layout's semantic region masks and a seed into a full
-map set for training (DESIGN.md, "Training data"). Everything is in svfri's UV convention
+map set for training (docs/architecture.md, "Training data"). Everything is in svfri's UV convention
 (:mod:`svfri.conventions`): maps are ``[S, S, ...]`` images, row 0 at the top (``t ~ 1``), column 0 at ``s ~ 0``.
 
 What the maps contain
@@ -54,7 +54,7 @@ REGION_NAMES = ("face", "lips", "brows", "eyes", "nose", "t_zone", "beard", "che
                 "mouth_interior")
 #: Default map size (texels per side).
 DEFAULT_MAP_SIZE = 256
-#: Skin's normal-incidence Fresnel reflectance (n ~ 1.4); the specular map scales it (DESIGN.md).
+#: Skin's normal-incidence Fresnel reflectance (n ~ 1.4); the specular map scales it (docs/architecture.md).
 SKIN_F0 = 0.028
 
 #: Reference resolution at which per-texel densities below are stated; they scale as (size / this)^-2.

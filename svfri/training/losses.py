@@ -1,4 +1,4 @@
-"""Training losses of the svfri networks (Geng et al. 2021, sec. 3.2; DESIGN.md "Networks").
+"""Training losses of the svfri networks (Geng et al. 2021, sec. 3.2; docs/architecture.md, "Networks").
 
 Every loss is a pure function returning a scalar ``tf.Tensor`` (mean over the batch and all elements):
 

@@ -1,4 +1,4 @@
-"""Resumable trainer of the svfri networks (Geng et al. 2021, sec. 3.2 training recipe; DESIGN.md "Networks").
+"""Resumable trainer of the svfri networks (Geng et al. 2021, sec. 3.2 training recipe; docs/architecture.md).
 
 Three stages, run in this order by :meth:`Trainer.train` (or one at a time, in separate invocations):
 
