@@ -49,7 +49,7 @@ def test_output_contract(fitted):
     assert fit["refine"]["steps"] == 5 and len(fit["refine"]["data_loss_per_step"]) == 5
     assert fit["refine"]["data_loss_per_step"][-1] < fit["refine"]["data_loss_per_step"][0]
     assert "refine" in fit["timings_seconds"]
-    assert set(fit["metrics_face_mask"]) >= {"psnr_db", "ssim", "l1"}
+    assert set(fit["metrics_whole_face"]) >= {"psnr_db", "ssim", "l1"} and set(fit["metrics_fit_inliers"]) >= {"psnr_db"}
     assert {"detect_mesh", "bake", "encode", "optimise", "write"} <= set(fit["timings_seconds"])
     assert fit["versions"]["tensorflow"] and fit["camera"]["world_to_pixel"]
     lighting = json.loads((out / "lighting.json").read_text())

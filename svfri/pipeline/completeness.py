@@ -59,7 +59,7 @@ def recorded_metrics(folder: str | Path, output_set: str) -> dict:
     timings = record.get("timings_seconds", {})
     metrics: dict = {}
     if output_set == FIT_SET:
-        quality = record.get("metrics_face_mask", {})
+        quality = record.get("metrics_whole_face", {})
         for key, digits in (("psnr_db", 3), ("ssim", 4), ("l1", 5)):
             if isinstance(quality.get(key), (int, float)):
                 metrics[key] = round(float(quality[key]), digits)

@@ -3,7 +3,8 @@
 Output set (docs/architecture.md): everything of ``svfri mesh`` plus ``albedo.png`` (sRGB), ``specular.png``
 (linear grey), ``normal.png`` (tangent space, OpenGL +Y), ``lighting.json`` (SH 9x3), ``reconstruction.png`` (the
 render composited over the photo), ``report.png`` (photo | reconstruction | maps | two relights | loss curve), and
-``fit.json`` extended with the loss per step, face-mask PSNR / SSIM / L1, per-stage timings, settings and versions.
+``fit.json`` extended with the loss per step, reconstruction PSNR / SSIM / L1 over the whole projected face (and, labelled,
+over the fit's own inlier pixels), per-stage timings, settings and versions.
 """
 
 from __future__ import annotations
@@ -187,13 +188,19 @@ def asset_from_fit(outcome: FitOutcome, roughness: float) -> FaceAsset:
                      image_height=g.photo.height, photo=None, notes=())
 
 
-def _reconstruction(outcome: FitOutcome) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(work-image render over the work image, the photo with it pasted in, the metric mask) — sRGB floats."""
+def _reconstruction(outcome: FitOutcome) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(work-image render over the work image, the photo with it pasted in, the whole-face mask, the fit's inlier
+    mask) — sRGB floats and ``[h, w]`` bool masks in work-image pixels.
+
+    The whole-face mask is every pixel the projected mesh covers (eyes and mouth included): the pixels the quality
+    figures are computed on. The inlier mask is the fit's own loss pixels (eyes, mouth, grazing and rejected
+    occluder pixels left out), kept only as a labelled diagnostic."""
     g = outcome.geometry
     rendered = linear_to_srgb_np(np.clip(outcome.radiance, 0.0, 1.0))
     work = g.gbuffer.scatter(rendered.astype(np.float32), background=g.work_image)
     coverage = g.gbuffer.mask().astype(np.float32)
-    mask = g.gbuffer.scatter((outcome.fit.weights >= METRIC_MASK_THRESHOLD)[:, None], background=False)[..., 0]
+    whole_face = g.gbuffer.mask().astype(bool)
+    inliers = g.gbuffer.scatter((outcome.fit.weights >= METRIC_MASK_THRESHOLD)[:, None], background=False)[..., 0]
 
     photo = g.photo
     shrink = min(1.0, RECONSTRUCTION_MAX_SIDE / max(photo.width, photo.height))
@@ -202,7 +209,13 @@ def _reconstruction(outcome: FitOutcome) -> tuple[np.ndarray, np.ndarray, np.nda
     work_to_canvas = g.work_to_photo * shrink
     pasted = cv2.warpAffine(work, work_to_canvas, size, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpAffine(coverage, work_to_canvas, size, flags=cv2.INTER_LINEAR)[..., None]
-    return work, canvas * (1 - alpha) + pasted * alpha, mask
+    return work, canvas * (1 - alpha) + pasted * alpha, whole_face, inliers
+
+
+def _reconstruction_metrics(reconstruction: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> dict:
+    """PSNR (dB), SSIM and L1 of the sRGB reconstruction against the photo over ``mask``, and the pixel count."""
+    return {"psnr_db": round(psnr(reconstruction, photo, mask), 5), "ssim": round(ssim(reconstruction, photo, mask), 5),
+            "l1": round(l1(reconstruction, photo, mask), 5), "mask_pixels": int(mask.sum())}
 
 
 def _lighting_json(light_sh: np.ndarray) -> dict:
@@ -298,12 +311,12 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
         outcome.geometry.timings = {"load": load_seconds, **outcome.geometry.timings}
 
         clock = time.perf_counter()
-        work_reconstruction, reconstruction, mask = _reconstruction(outcome)
+        work_reconstruction, reconstruction, whole_face, inliers = _reconstruction(outcome)
         work = outcome.geometry.work_image
-        if not mask.any():  # nothing of the face counted (e.g. an extreme profile): no quality numbers
+        if not inliers.any():  # nothing of the face counted (e.g. an extreme profile): no quality numbers
             raise FaceTooSmallError("no part of the face is seen frontally enough to fit; use a more frontal photo")
-        metrics = {"psnr_db": psnr(work_reconstruction, work, mask), "ssim": ssim(work_reconstruction, work, mask),
-                   "l1": l1(work_reconstruction, work, mask), "mask_pixels": int(mask.sum())}
+        metrics = _reconstruction_metrics(work_reconstruction, work, whole_face)
+        inlier_metrics = _reconstruction_metrics(work_reconstruction, work, inliers)
         maps = outcome.maps
         written = _write_maps(stage.path, maps, settings.resolution)
         write_png(stage.path / "reconstruction.png", reconstruction)
@@ -329,7 +342,12 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
                     "latent_prior_weight": settings.fit.latent_prior_weight,
                     "initial_light_sh": np.round(outcome.fit.initial_light_sh, 6).tolist()},
             "refine": _refine_json(settings.refine, outcome.refine),
-            "metrics_face_mask": {k: (round(v, 5) if isinstance(v, float) else v) for k, v in metrics.items()},
+            "metrics_whole_face": {**metrics, "pixels_scored": "every work-image pixel the projected mesh covers "
+                                                                "(eyes and mouth included)"},
+            "metrics_fit_inliers": {**inlier_metrics,
+                                    "pixels_scored": "the fit's own loss pixels only (eyes, mouth, grazing and "
+                                                     "rejected occluder pixels left out): a diagnostic of the "
+                                                     "optimiser, not a quality figure"},
             "material": {"roughness": settings.fit.roughness, "specular_f0_scale": 0.028},
             "versions": _versions(networks),
             OUTPUT_SET_KEY: FIT_SET,
