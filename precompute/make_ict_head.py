@@ -11,12 +11,14 @@ Steps:
 1. **Triangles.** Every quad ``(a, b, c, d)`` of the OBJ is split along its shorter diagonal (in the neutral
    shape) into two triangles that keep the quad's corner order, so the OBJ's counter-clockwise-from-outside
    winding carries over. Each triangle gets a **part** label from its ``usemtl`` group; ``M_BackHead`` is
-   split further by ICT's vertex ranges into the back of the head, the mouth socket and the two eye sockets.
+   split further by ICT's vertex ranges into the back of the head, the mouth socket and the two eye sockets,
+   and each outer eye shell (``M_Sclera*``) into the clear cornea (inside the limbus) and the sclera.
 2. **Render mesh.** The OBJ's UVs are per face corner; a vertex with several ``vt`` (UV seams) becomes several
    render vertices, one per distinct ``(vertex, vt)`` pair, each with a map back to its model vertex.
 3. **Modes.** Neutral float32 (cm); the first :data:`IDENTITY_MODES_KEPT` identity modes and all 53
    expression modes float16 (cm). The truncation and float16 errors are measured and printed.
-4. **Region masks** in the face UV tile (see :func:`region_masks`) and a contact sheet / UV-layout picture.
+4. **Region masks** in the face UV tile (see :func:`region_masks`); pictures: the masks on the UV layout,
+   the skin-map generator's output on them, and that albedo on the 3-D head (``docs/images/ict_*.png``).
 5. **468-point correspondence**: svfri's canonical Face Mesh shape registered onto the ICT neutral face
    (similarity from the 68 landmarks, then non-rigid ICP), stored as triangle + barycentric coordinates.
 
@@ -67,12 +69,16 @@ PARTS = (
     ("teeth", "M_Teeth"), ("sclera_left", "M_ScleraLeft"), ("iris_left", "M_IrisLeft"),
     ("sclera_right", "M_ScleraRight"), ("iris_right", "M_IrisRight"), ("lacrimal", "M_LacrimalFluid"),
     ("eye_blend", "M_EyeBlend"), ("eye_occlusion", "M_EyeOcclusion"), ("eyelashes", "M_EyeLashes"),
+    ("cornea_left", "M_ScleraLeft"), ("cornea_right", "M_ScleraRight"),
 )
 PART_NAMES = tuple(name for name, _ in PARTS)
 MATERIAL_PART = {"M_Face": "face", "M_GumsTongue": "gums_tongue", "M_Teeth": "teeth",
                  "M_ScleraLeft": "sclera_left", "M_IrisLeft": "iris_left", "M_ScleraRight": "sclera_right",
                  "M_IrisRight": "iris_right", "M_LacrimalFluid": "lacrimal", "M_EyeBlend": "eye_blend",
                  "M_EyeOcclusion": "eye_occlusion", "M_EyeLashes": "eyelashes"}
+
+#: The limbus is searched among the shell's vertex rings inside this UV radius (the front of the eye).
+LIMBUS_SEARCH_MAX_UV_RADIUS = 0.2
 
 REQUIRED_KEYS = ("neutral", "uv", "faces", "face_uv", "material_names", "material_first_face", "identity_modes",
                  "expression_modes", "expression_names", "landmarks68", "fitting_vertices", "rigid_vertices")
@@ -139,8 +145,28 @@ def _in_range(vertices: np.ndarray, bounds: tuple[int, int]) -> np.ndarray:
     return (vertices >= bounds[0]) & (vertices <= bounds[1])
 
 
-def part_labels(source: dict, faces: np.ndarray, source_polygon: np.ndarray) -> np.ndarray:
-    """``[F]`` part index (into :data:`PART_NAMES`) of each triangle, from its material and vertex range."""
+def limbus_uv_radius(source: dict, faces: np.ndarray, face_uv: np.ndarray, sclera: np.ndarray,
+                     iris: np.ndarray) -> float:
+    """UV radius (from the tile centre) of the limbus on ICT's outer eyeball shell.
+
+    ICT's "sclera" mesh is the whole outer shell of the eye, cornea included (its UV is a disc centred on the
+    cornea; rings of vertices at constant UV radius); the "iris" mesh lies 1.7 mm behind the cornea's apex.
+    The limbus is the ring of shell vertices closest to the iris mesh (0.2 mm on the ICT neutral).
+    """
+    neutral = source["neutral"].astype(np.float64)
+    shell_vertices, shell_vt = faces[sclera].ravel(), face_uv[sclera].ravel()
+    radius = np.round(np.linalg.norm(source["uv"][shell_vt] - 0.5, axis=1), 4)
+    iris_tree = scipy.spatial.cKDTree(neutral[np.unique(faces[iris])])
+    distance = iris_tree.query(neutral[shell_vertices])[0]
+    rings = np.unique(radius)
+    front = rings[rings < LIMBUS_SEARCH_MAX_UV_RADIUS]
+    mean_distance = [distance[radius == ring].mean() for ring in front]
+    return float(front[int(np.argmin(mean_distance))])
+
+
+def part_labels(source: dict, faces: np.ndarray, source_polygon: np.ndarray, face_uv: np.ndarray) -> np.ndarray:
+    """``[F]`` part index (into :data:`PART_NAMES`) of each triangle, from its material and vertex range; the
+    outer eye shell is split into cornea (inside the limbus) and sclera."""
     names = [str(name) for name in source["material_names"]]
     material = polygon_materials(source)[source_polygon]
     neutral = source["neutral"]
@@ -157,6 +183,12 @@ def part_labels(source: dict, faces: np.ndarray, source_polygon: np.ndarray) -> 
             labels[rows & eye & ~left] = PART_NAMES.index("eye_socket_right")
         else:
             labels[rows] = PART_NAMES.index(MATERIAL_PART[name])
+    for side in ("left", "right"):
+        sclera = labels == PART_NAMES.index(f"sclera_{side}")
+        iris = labels == PART_NAMES.index(f"iris_{side}")
+        limbus = limbus_uv_radius(source, faces, face_uv, sclera, iris)
+        corner_radius = np.linalg.norm(source["uv"][face_uv] - 0.5, axis=2).max(axis=1)
+        labels[sclera & (corner_radius <= limbus + 1e-4)] = PART_NAMES.index(f"cornea_{side}")
     if (labels < 0).any():
         raise SystemExit("unlabelled triangles: unknown material")
     return labels
@@ -203,8 +235,11 @@ def orientation_stats(neutral: np.ndarray, faces: np.ndarray, labels: np.ndarray
     stats = {"head_centre_cm": centre.round(3).tolist(),
              "face_triangles_outward_fraction": float(outward[on_face].mean()),
              "face_area_outward_fraction": float(area[on_face & outward].sum() / area[on_face].sum())}
-    for name in ("face_and_back_head", "sclera_left", "iris_left", "sclera_right", "iris_right"):
-        rows = skin if name == "face_and_back_head" else labels == PART_NAMES.index(name)
+    groups = {"face_and_back_head": ("face", "back_head"), "eye_shell_left": ("sclera_left", "cornea_left"),
+              "iris_left": ("iris_left",), "eye_shell_right": ("sclera_right", "cornea_right"),
+              "iris_right": ("iris_right",)}
+    for name, parts in groups.items():
+        rows = np.isin(labels, [PART_NAMES.index(part) for part in parts])
         q = p[rows] - p[rows].mean(axis=(0, 1))
         stats[f"signed_volume_{name}_cm3"] = float(np.einsum("fi,fi->f", q[:, 0], np.cross(q[:, 1], q[:, 2])).sum() / 6)
     return stats
@@ -853,6 +888,63 @@ def draw_points468(path: Path, neutral: np.ndarray, faces: np.ndarray, labels: n
     write_png(path, np.concatenate([image, layout], axis=1), palette=True)
 
 
+#: Textured preview: skin types drawn, views (yaw degrees) and flat colours of the non-skin parts (sRGB).
+PREVIEW_SKIN_TYPES = (2, 4, 6)
+PREVIEW_YAWS_DEG = (0.0, 35.0)
+PREVIEW_PART_COLOURS = {"sclera_left": (225, 220, 215), "sclera_right": (225, 220, 215),
+                        "iris_left": (90, 60, 40), "iris_right": (90, 60, 40), "back_head": (70, 55, 45)}
+PREVIEW_SIZE = 400
+
+
+def draw_textured_preview(path: Path, neutral: np.ndarray, faces: np.ndarray, labels: np.ndarray, uv: np.ndarray,
+                          face_uv: np.ndarray, masks: dict) -> None:
+    """The generator's albedo on the ICT neutral in 3-D: per-triangle colour (albedo at the triangle's UV
+    centroid; triangles are ~2 mm) times a Lambert shade from the viewer, painter's algorithm, front and
+    3/4 views. A check that the masks land on the anatomy, not a renderer."""
+    import dataclasses
+
+    from svfri.synth import skin_maps
+
+    names = list(PREVIEW_PART_COLOURS) + ["face"]
+    rows = np.flatnonzero(np.isin(labels, [PART_NAMES.index(name) for name in names]))
+    p = neutral[faces[rows]].astype(np.float64)
+    corner_uv = uv[face_uv[rows]].astype(np.float64).mean(axis=1)
+    is_face = labels[rows] == PART_NAMES.index("face")
+    panels = []
+    for skin_type in PREVIEW_SKIN_TYPES:
+        rng = np.random.default_rng(SHEET_SEED + skin_type)
+        params = skin_maps.sample_params(rng, skin_type=skin_type, beard_probability=1.0)
+        params = dataclasses.replace(params, beard_density=max(params.beard_density, 0.6))
+        albedo = skin_maps.generate_skin_maps(masks, seed=SHEET_SEED + skin_type, size=SHEET_MAP_SIZE,
+                                              params=params).albedo_srgb()
+        size = albedo.shape[0]
+        column = np.clip((corner_uv[:, 0] * size).astype(int), 0, size - 1)
+        row = np.clip(((1.0 - corner_uv[:, 1]) * size).astype(int), 0, size - 1)
+        colour = np.asarray(albedo)[row, column] * 255.0
+        for name, rgb in PREVIEW_PART_COLOURS.items():
+            colour[labels[rows] == PART_NAMES.index(name)] = rgb
+        for yaw in PREVIEW_YAWS_DEG:
+            angle = np.radians(yaw)
+            rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+            q = p @ rotation.T
+            normal = np.cross(q[:, 1] - q[:, 0], q[:, 2] - q[:, 0])
+            normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+            shade = 0.25 + 0.75 * np.clip(normal[:, 2], 0.0, 1.0)
+            low, high = np.array([-11.0, -13.0]), np.array([11.0, 9.0])
+            scale = PREVIEW_SIZE / (high - low).max()
+            pixels = np.stack([(q[..., 0] - low[0]) * scale, (high[1] - q[..., 1]) * scale], axis=-1)
+            image = np.full((PREVIEW_SIZE, PREVIEW_SIZE, 3), 255, dtype=np.uint8)
+            for index in np.argsort(q[:, :, 2].mean(axis=1)):
+                if normal[index, 2] <= 0 and is_face[index]:
+                    continue
+                value = tuple(int(v) for v in np.clip(colour[index] * shade[index], 0, 255))
+                cv2.fillPoly(image, [np.round(pixels[index] * 4).astype(np.int32)], value, cv2.LINE_AA, shift=2)
+            panels.append(image)
+    grid = np.concatenate([np.concatenate(panels[i:i + len(PREVIEW_YAWS_DEG)], axis=0)
+                           for i in range(0, len(panels), len(PREVIEW_YAWS_DEG))], axis=1)
+    write_png(path, grid)
+
+
 #: Contact sheet: one face per skin type I..VI, forced bearded on the even types so the beard mask shows.
 SHEET_MAP_SIZE = 256
 SHEET_SEED = 2000
@@ -888,7 +980,7 @@ def draw_skin_sheet(path: Path, masks: dict) -> list[dict]:
 def build_mesh(source: dict) -> tuple[dict, dict, dict]:
     """Triangles, parts, render mesh and modes; returns (arrays for the npz, stats, intermediate arrays)."""
     faces, face_uv, polygons = triangulate(source)
-    labels = part_labels(source, faces, polygons)
+    labels = part_labels(source, faces, polygons, face_uv)
     uv = source["uv"]
     tiles = part_tiles(uv, face_uv, labels)
     render_faces, render_source, render_uv = split_uv_seams(faces, face_uv, uv)
@@ -926,7 +1018,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="the source's MIT LICENSE file (default: LICENSE beside --source)")
     parser.add_argument("--out", type=Path, default=OUTPUT_NPZ)
     parser.add_argument("--no-pictures", dest="pictures", action="store_false",
-                        help="skip docs/images/ict_uv_masks.png and ict_skin_maps.png")
+                        help="skip the docs/images/ict_*.png figures")
     args = parser.parse_args(argv)
     source = load_source(args.source)
     arrays, stats, mesh = build_mesh(source)
@@ -948,6 +1040,8 @@ def main(argv: list[str] | None = None) -> None:
         draw_uv_masks(PICTURE_DIR / "ict_uv_masks.png", source["uv"], mesh["face_uv"], mesh["labels"], masks,
                       mask_extras["landmarks_uv"])
         stats["skin_sheet"] = draw_skin_sheet(PICTURE_DIR / "ict_skin_maps.png", masks)
+        draw_textured_preview(PICTURE_DIR / "ict_textured.png", source["neutral"], mesh["faces"], mesh["labels"],
+                              source["uv"], mesh["face_uv"], masks)
         from svfri.geometry.template import load_face_template
         template = load_face_template()
         alignment = point_arrays["points468_alignment"]

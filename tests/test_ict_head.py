@@ -153,10 +153,22 @@ def test_winding_is_consistent_and_outward(head):
     nose_tip = head.landmark68_vertices[30]
     assert normals[nose_tip, 2] > 0.7
     # Closed eyeballs enclose positive volume.
-    for name in ("sclera_left", "sclera_right", "iris_left", "iris_right"):
+    for name in (("sclera_left", "cornea_left"), ("sclera_right", "cornea_right"), "iris_left", "iris_right"):
         p = head.neutral[head.part_faces(name, render=False)].astype(np.float64)
         p -= p.mean(axis=(0, 1))
         assert np.einsum("fi,fi->f", p[:, 0], np.cross(p[:, 1], p[:, 2])).sum() > 0, name
+
+
+def test_cornea_is_the_clear_cap_in_front_of_the_iris(head):
+    for side in ("left", "right"):
+        cornea = head.neutral[np.unique(head.part_faces(f"cornea_{side}", render=False))]
+        sclera = head.neutral[np.unique(head.part_faces(f"sclera_{side}", render=False))]
+        iris = head.neutral[np.unique(head.part_faces(f"iris_{side}", render=False))]
+        assert cornea[:, 2].max() > iris[:, 2].max() + 0.1                 # the apex 1.7 mm in front of the iris
+        assert cornea[:, 2].min() > sclera[:, 2].min() + 1.0                # a front cap, not the whole shell
+        width = cornea[:, 0].max() - cornea[:, 0].min()
+        assert 0.9 < width < 1.4                                            # a human cornea is ~11.5 mm wide
+    assert "cornea_left" not in OPAQUE_PARTS and "iris_left" in OPAQUE_PARTS
 
 
 def test_left_is_plus_x(head):

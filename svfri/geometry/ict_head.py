@@ -57,10 +57,14 @@ VERTEX_COUNT = 26719
 EXPRESSION_COUNT = 53
 #: Triangle part labels, in storage order (``face_part`` values index this tuple). ``back_head``, the mouth
 #: socket and the eye sockets are ICT's ``M_BackHead`` material, split by ICT's vertex ranges.
+#: ``cornea_*`` is the front cap of ICT's outer eye shell (``M_Sclera*``) inside the limbus: clear, with the
+#: iris mesh 1.7 mm behind it, so an opaque renderer must leave it out (or draw it as a dielectric,
+#: n ~ 1.376) or the iris is hidden.
 PART_NAMES = ("face", "back_head", "mouth_socket", "eye_socket_left", "eye_socket_right", "gums_tongue", "teeth",
               "sclera_left", "iris_left", "sclera_right", "iris_right", "lacrimal", "eye_blend", "eye_occlusion",
-              "eyelashes")
-#: Parts an opaque renderer should draw. Left out: ``lacrimal`` (a thin transparent film of tear fluid),
+              "eyelashes", "cornea_left", "cornea_right")
+#: Parts an opaque renderer should draw. Left out: ``cornea_left`` / ``cornea_right`` (clear, see above),
+#: ``lacrimal`` (a thin transparent film of tear fluid),
 #: ``eye_blend`` and ``eye_occlusion`` (alpha-blended shading layers over the eyes), and ``eyelashes``
 #: (cards that need their alpha texture): ICT ships none of these textures, and drawn opaque they cover the
 #: eyes with shells or black ribbons. They are kept in the file for a renderer that can give them opacity.
