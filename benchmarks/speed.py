@@ -97,10 +97,17 @@ class PhotoRun:
     timings: dict
     step_seconds: list[float]
     wall: float
+    refine_step_seconds: list[float] = dataclasses.field(default_factory=list)
 
     @property
     def step_median(self) -> float:
         return statistics.median(self.step_seconds[1:]) if len(self.step_seconds) > 1 else float("nan")
+
+    @property
+    def refine_step_median(self) -> float:
+        """Median seconds of a detail-refinement step (steps 2..N of that stage), NaN when it did not run."""
+        steps = self.refine_step_seconds[1:]
+        return statistics.median(steps) if steps else float("nan")
 
     @property
     def first_step(self) -> float:
@@ -113,16 +120,22 @@ def run_photo(path: Path, folder: Path, settings, *, label: str) -> PhotoRun:
 
     marks = []
     clock = time.perf_counter()
-    metrics = run_fit(path, folder, settings, on_step=lambda step, loss: marks.append(time.perf_counter()))
+    metrics = run_fit(path, folder, settings, on_step=lambda step, loss: marks.append((step, time.perf_counter())))
     wall = time.perf_counter() - clock
     timings = json.loads((folder / "fit.json").read_text())["timings_seconds"]
-    intervals = [float(v) for v in np.diff(marks)]          # steps 2..N
-    if marks:
+    # on_step numbers the latent steps 0..S-1 and the refinement's S..S+R-1: the two stages are timed apart.
+    latent = [t for step, t in marks if step < settings.fit.steps]
+    refine = [t for step, t in marks if step >= settings.fit.steps]
+    intervals = [float(v) for v in np.diff(latent)]          # latent steps 2..N
+    if latent:
         # ``optimise`` runs from the fit's setup to its final render: what the later steps leave of it is the
         # first step plus that setup (and the trace on a cold run).
         intervals = [max(timings["optimise"] - float(np.sum(intervals)), 0.0)] + intervals
+    refine_intervals = [float(v) for v in np.diff(refine)]
+    if refine:
+        refine_intervals = [max(timings.get("refine", 0.0) - float(np.sum(refine_intervals)), 0.0)] + refine_intervals
     return PhotoRun(label=label, path=path, steps=settings.fit.steps, metrics=metrics, timings=timings,
-                    step_seconds=intervals, wall=wall)
+                    step_seconds=intervals, wall=wall, refine_step_seconds=refine_intervals)
 
 
 def photo_variants(photo_path: Path, folder: Path) -> list[tuple[str, Path]]:
@@ -213,6 +226,7 @@ def stage_table(runs: list[PhotoRun], reference: float) -> str:
     rows = [[label] + [f"{r.timings.get(key, float('nan')):.3f}" for r in runs] for key, label in STAGES]
     rows.append(["per step, median (steady state)"] + [f"{r.step_median:.3f}" for r in runs])
     rows.append(["per step / reference workload"] + [f"{r.step_median / reference:.2f}" for r in runs])
+    rows.append(["per refinement step, median"] + [f"{r.refine_step_median:.3f}" for r in runs])
     rows.append(["first step + fit setup (+ trace when cold)"] + [f"{r.first_step:.3f}" for r in runs])
     totals = [sum(v for k, v in r.timings.items() if k != "optimise_per_step") for r in runs]
     rows.append(["sum of the stages above, s"] + [f"{t:.2f}" for t in totals])
