@@ -250,7 +250,8 @@ def mode_stats(source: dict, identity16: np.ndarray, expression16: np.ndarray) -
     """Truncation error of the kept identity modes and float16 errors, in mm, on random coefficients.
 
     Identity ``~ N(0, 1)`` per mode (ICT's scale), expression ``~ U(0, 1)`` on 8 random blendshapes. The
-    truncation error is measured on the face vertices (0-9408) of the full 100-mode identity.
+    truncation error (the held-back modes' contribution to a 100-mode identity) is measured on the face
+    vertices (0-9408).
     """
     rng = np.random.default_rng(ERROR_SEED)
     identity = source["identity_modes"].astype(np.float64)
@@ -262,14 +263,12 @@ def mode_stats(source: dict, identity16: np.ndarray, expression16: np.ndarray) -
         alpha = rng.standard_normal(identity.shape[0])
         beta = np.zeros(expression.shape[0])
         beta[rng.choice(expression.shape[0], 8, replace=False)] = rng.uniform(0.0, 1.0, 8)
-        full = np.tensordot(alpha, identity, axes=1)
         held = np.tensordot(alpha[kept:], identity[kept:], axes=1)
         truncation.append(np.linalg.norm(held[face], axis=1))
         exact = np.tensordot(alpha[:kept], identity[:kept], axes=1) + np.tensordot(beta, expression, axes=1)
         stored = (np.tensordot(alpha[:kept], identity16.astype(np.float64), axes=1)
                   + np.tensordot(beta, expression16.astype(np.float64), axes=1))
         float16_error.append(np.linalg.norm(stored - exact, axis=1))
-        del full
     truncation, float16_error = np.concatenate(truncation), np.concatenate(float16_error)
     neutral = source["neutral"]
     neutral16_error = np.linalg.norm(neutral.astype(np.float16).astype(np.float64) - neutral, axis=1)
@@ -458,8 +457,9 @@ def region_masks(landmarks_uv: np.ndarray, coverage: np.ndarray, uv_per_cm: floa
 
     glabella = np.array([[lm[21, 0], lm[27, 1]], [lm[22, 0], lm[27, 1]], [lm[22, 0], brow_top[5, 1]],
                          [lm[21, 0], brow_top[5, 1]]])
-    band = np.array([[0.5 - T_ZONE_HALF_WIDTH_CM * cm, brow_top[4, 1]], [0.5 + T_ZONE_HALF_WIDTH_CM * cm, brow_top[4, 1]],
-                     [0.5 + T_ZONE_HALF_WIDTH_CM * cm, hairline_t], [0.5 - T_ZONE_HALF_WIDTH_CM * cm, hairline_t]])
+    half = T_ZONE_HALF_WIDTH_CM * cm
+    band = np.array([[0.5 - half, brow_top[4, 1]], [0.5 + half, brow_top[4, 1]], [0.5 + half, hairline_t],
+                     [0.5 - half, hairline_t]])
     t_zone = np.maximum(nose, np.maximum(_fill([glabella]), _fill([band]) * forehead))
 
     # Cheeks (subject's right): under the under-eye band, beside the nose and the mouth, inside the jaw line.

@@ -87,7 +87,8 @@ def test_shape_matches_the_raw_formula_on_a_few_vertices(head, raw):
             expected += expression[j] * raw["expression_modes"][j, vertex].astype(np.float64)
         np.testing.assert_allclose(vertices[vertex], expected, atol=1e-5)
     # Fewer identity weights = the trailing ones at zero; no weights = the neutral.
-    np.testing.assert_allclose(head.shape(identity[:5]), head.shape(np.r_[identity[:5], np.zeros(head.identity_count - 5)]))
+    padded = np.r_[identity[:5], np.zeros(head.identity_count - 5)]
+    np.testing.assert_allclose(head.shape(identity[:5]), head.shape(padded))
     np.testing.assert_array_equal(head.shape(), head.neutral.astype(np.float64))
     with pytest.raises(ValueError):
         head.shape(np.zeros(head.identity_count + 1))

@@ -14,7 +14,7 @@ Two vertex indexings:
 * **model vertices** ``[V = 26719]``: ICT's own indexing, unchanged (the modes, ``landmarks68``,
   ``fitting_vertices``, ICT's vertex ranges). :meth:`IctHead.shape` works here; :attr:`IctHead.faces`
   indexes them.
-* **render vertices** ``[V_r]``: one per distinct (vertex, UV) pair, so that every render vertex has one UV
+* **render vertices** ``[V_r = 28716]``: one per distinct (vertex, UV) pair, so that every render vertex has one UV
   (the OBJ's UVs are per face corner; vertices on UV seams are split). :attr:`IctHead.render_source` maps each
   back to its model vertex; :meth:`IctHead.render_vertices` expands any per-vertex array.
   :attr:`IctHead.render_faces` holds the same triangles, in the same order, as :attr:`IctHead.faces`.
@@ -28,8 +28,8 @@ stored float16 (max error per entry 0.005 / 0.01 mm, measured in ``models/ict_he
 Triangles are counter-clockwise seen from outside (:mod:`svfri.geometry.mesh_ops` convention); each carries a
 part label (:data:`PART_NAMES`). UVs are ICT's multi-tile layout: ``u`` in ``[0, 7]``, ``t`` up; part ``p``
 lies in tiles ``part_uv_tiles[p]`` (``u - tile`` in ``[0, 1]`` is that tile's texture coordinate). The face
-tile is tile 0; the eyeball, eye-blend and eye-occlusion parts also use ``u`` in ``[0, 1]`` but of their **own**
-textures (separate materials), not the face texture.
+tile is tile 0; the eyeball (sclera, cornea, iris), eye-blend and eye-occlusion parts also use ``u`` in
+``[0, 1]`` but of their **own** textures (separate materials), not the face texture. ICT ships no textures.
 """
 
 from __future__ import annotations
