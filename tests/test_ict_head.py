@@ -267,6 +267,11 @@ def test_points468_is_linear_in_the_modes(head):
     composed = (head.points468(head.neutral) + np.einsum("k,pkc->pc", identity, modes)
                 + np.einsum("j,pjc->pc", expression, blend))
     np.testing.assert_allclose(direct, composed, atol=1e-5)
+    mean, identity_basis, expression_basis = head.points468_basis()
+    assert identity_basis.shape == (head.identity_count, 468, 3)
+    assert expression_basis.shape == (EXPRESSION_COUNT, 468, 3)
+    np.testing.assert_allclose(mean + np.tensordot(identity, identity_basis[:4], axes=1)
+                               + np.tensordot(expression, expression_basis, axes=1), direct, atol=1e-5)
 
 
 # --------------------------------------------------------------------------------------------- errors

@@ -251,6 +251,19 @@ class IctHead:
         return (weights * corners).sum(axis=1)
 
 
+    def points468_basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The shape model restricted to the 468 points (for fitting to Face Mesh):
+        ``points468(shape(a, b)) == mean + a . identity + b . expression``.
+
+        Returns:
+          ``mean [468, 3]``, ``identity [K, 468, 3]``, ``expression [53, 468, 3]`` float64, cm.
+        """
+        mean = self.points468(self.neutral)
+        identity = np.moveaxis(self.points468(np.moveaxis(self.identity_modes, 0, 1)), 1, 0)
+        expression = np.moveaxis(self.points468(np.moveaxis(self.expression_modes, 0, 1)), 1, 0)
+        return mean, identity, expression
+
+
 def ict_head_path() -> Path:
     """Where ``ict_head.npz`` is (:func:`svfri.assets.models_dir`)."""
     return models_dir() / ICT_HEAD_FILENAME
