@@ -24,6 +24,16 @@ residual is an outlier (above ``median + OUTLIER_MAD_FACTOR * 1.4826 * MAD`` of 
 z-score test; Hampel 1974) get weight 0 for the remaining steps. This is one round of the classic robust
 re-weighting, not a learned occlusion mask: it removes strong occluders, not faint ones, and it can also drop
 specular highlights the model cannot yet reproduce.
+
+Speed: the loss of the steps is evaluated at the photo's *working resolution* (:mod:`svfri.fitting.scene`,
+``FitSettings.working_face_px``); the occluder test, the final render and everything written are at the work
+image's full resolution. The specular and normal maps are decoded once from the encoder's codes and held
+(``FitSettings.held_maps``; optimised, they move by less than one 8-bit level, README "Speed"), so a step runs only
+the albedo decoder and enhancer. Each step runs them on TensorFlow's graph runtime and the shading +
+loss + its gradient w.r.t. the maps and light as one XLA-compiled function (``FitSettings.jit_shader``); the
+codes' gradient is the decoders' vector-Jacobian product of the maps' gradient. The working resolution's pixel
+count is padded with zero-weight pixels to a multiple of :data:`PIXEL_BUCKET` so that photos of similar size share
+one compilation.
 """
 
 from __future__ import annotations
@@ -36,28 +46,28 @@ import numpy as np
 import tensorflow as tf
 
 from svfri.fitting.adam import ADAM_EPSILON, adam_update
+from svfri.fitting.scene import (EXCLUDED_REGIONS, MIN_VIEW_COSINE, PhotoScene, in_loss_space, loss_target,
+                                 pixel_weights, working_factor)
 from svfri.fitting.settings import DEFAULT_ROUGHNESS, LOSS_SPACES, FitSettings
 from svfri.geometry.template import FaceTemplate
-from svfri.math.color import linear_to_srgb, srgb_to_linear_np
 from svfri.nets import COMPONENTS, FaceNetworks
+from svfri.nets.enhancer import takes_texture
 from svfri.render.gbuffer import GBuffer
-from svfri.render.shading import gbuffer_to_tensors, shade
-from svfri.render.texture import sample_bilinear
+from svfri.render.shading import shade
 
-__all__ = ["FitSettings", "FitResult", "LatentFitter", "pixel_weights", "in_loss_space", "loss_target", "fit_latents", "ADAM_EPSILON", "OUTLIER_REJECTION_FRACTION",
-           "OUTLIER_MAD_FACTOR", "MIN_VIEW_COSINE", "EXCLUDED_REGIONS",
-           "DEFAULT_ROUGHNESS", "LOSS_SPACES"]
+__all__ = ["FitSettings", "FitResult", "LatentFitter", "PhotoScene", "pixel_weights", "in_loss_space", "loss_target",
+           "fit_latents", "ADAM_EPSILON", "OUTLIER_REJECTION_FRACTION", "OUTLIER_MAD_FACTOR", "MIN_VIEW_COSINE",
+           "EXCLUDED_REGIONS", "DEFAULT_ROUGHNESS", "LOSS_SPACES", "PIXEL_BUCKET"]
 
-#: Pixels whose geometric normal is more grazing than this (``n . v``) are left out of the loss.
-MIN_VIEW_COSINE = 0.25
-#: Template regions left out of the loss (not skin).
-EXCLUDED_REGIONS = ("eyes", "mouth_interior")
 #: Fraction of the steps after which outlier pixels (occluders) are dropped from the loss; 0 disables it.
 OUTLIER_REJECTION_FRACTION = 0.3
 #: Robust z-score above which a pixel's residual counts as an outlier.
 OUTLIER_MAD_FACTOR = 3.5
 #: MAD to standard deviation for a normal distribution.
 _MAD_TO_SIGMA = 1.4826
+#: The working resolution's pixel count is padded (zero weight) to a multiple of this: one XLA compilation per
+#: bucket, not per photo.
+PIXEL_BUCKET = 2048
 
 
 @dataclasses.dataclass
@@ -74,34 +84,33 @@ class FitResult:
     outlier_pixels: int
     seconds_per_step: float
     seconds_encode: float
-
-
-def pixel_weights(gbuffer: GBuffer, template: FaceTemplate) -> np.ndarray:
-    """``[N]`` loss weights in ``[0, 1]`` (module docstring)."""
-    masks = template.region_masks
-    stacked = np.stack([masks["face"]] + [masks[name] for name in EXCLUDED_REGIONS], axis=-1)
-    sampled = sample_bilinear(tf.constant(stacked, tf.float32), tf.constant(gbuffer.uv, tf.float32)).numpy()
-    weights = sampled[:, 0] * np.prod(1.0 - sampled[:, 1:], axis=1)
-    weights = weights * (gbuffer.normal[:, 2] >= MIN_VIEW_COSINE)
-    return np.clip(weights, 0.0, 1.0).astype(np.float32)
-
-
-def in_loss_space(radiance: tf.Tensor, loss_space: str) -> tf.Tensor:
-    """Linear radiance ``[N, 3]`` in the loss's comparison space ``f`` (module docstring): sRGB-encoded after
-    clamping to ``[0, 1]`` (``"srgb"``), or as it is (``"linear"``)."""
-    if loss_space == "srgb":
-        return linear_to_srgb(tf.clip_by_value(radiance, 0.0, 1.0))
-    return radiance
-
-
-def loss_target(photo_srgb: np.ndarray, gbuffer: GBuffer, loss_space: str) -> np.ndarray:
-    """``[N, 3]`` float32: the photo (sRGB ``[H, W, 3]`` on the G-buffer's pixels) in the loss's comparison space."""
-    target = np.asarray(photo_srgb).reshape(-1, 3)[gbuffer.pixel_index].astype(np.float32)
-    return srgb_to_linear_np(target).astype(np.float32) if loss_space == "linear" else target
+    scene: PhotoScene | None = None     # the per-photo render object (shared with the refinement)
+    working_factor: int = 1             # the working resolution's shrink factor (1 = full resolution)
+    working_pixels: int = 0             # G-buffer pixels at the working resolution (before padding)
 
 
 def _to_numpy_maps(maps: dict) -> dict[str, np.ndarray]:
     return {c: np.asarray(maps[c][0].numpy(), dtype=np.float32) for c in COMPONENTS}
+
+
+def _pad_rows(tensor: tf.Tensor, count: int) -> tf.Tensor:
+    """``tensor [M, ...]`` padded to ``[count, ...]`` with copies of its first row (``count >= M``)."""
+    extra = count - int(tensor.shape[0])
+    if extra <= 0:
+        return tensor
+    return tf.concat([tensor, tf.repeat(tensor[:1], extra, axis=0)], axis=0)
+
+
+def _padded_working_arguments(scene: PhotoScene, bucket: int) -> tuple[dict, tf.Tensor, int]:
+    """The working resolution's G-buffer tensors and target with their pixel axis padded to a multiple of
+    ``bucket`` (the padding gets weight 0 in :meth:`LatentFitter.fit`); returns them and the padded count."""
+    count = scene.working_pixel_count
+    padded = max(bucket, -(-count // bucket) * bucket)
+    per_pixel = {key: _pad_rows(value, padded) for key, value in scene.working_tensors.items() if key != "taps"}
+    if "taps" in scene.working_tensors:
+        per_pixel["taps"] = {key: type(taps)(*(_pad_rows(part, padded) for part in taps))
+                             for key, taps in scene.working_tensors["taps"].items()}
+    return per_pixel, _pad_rows(scene.working_target, padded), padded
 
 
 class LatentFitter:
@@ -120,37 +129,81 @@ class LatentFitter:
                         for c in COMPONENTS}
         self.light = tf.Variable(tf.zeros([9, 3]), name="z_e")
         self.initial_latents = {c: tf.Variable(tf.zeros_like(self.latents[c]), trainable=False) for c in COMPONENTS}
-        self.trainable = [self.latents[c] for c in COMPONENTS] + [self.light]
+        #: Components whose codes are optimised; the others' maps are decoded once per photo and held.
+        self.moving = tuple(c for c in COMPONENTS if c not in settings.held_maps)
+        self.trainable = [self.latents[c] for c in self.moving] + [self.light]
         self._first_moment = [tf.Variable(tf.zeros_like(v)) for v in self.trainable]
         self._second_moment = [tf.Variable(tf.zeros_like(v)) for v in self.trainable]
         self._iteration = tf.Variable(0.0)
+        #: Map sizes whose bilinear taps the per-photo scene precomputes (decoder and enhancer outputs).
+        self.map_sizes = tuple(sorted({size for c in COMPONENTS for size in (
+            config.component(c).texture_size, config.component(c).output_size)}))
+        self._shade_loss = tf.function(self._shade_loss_eager, jit_compile=settings.jit_shader,
+                                       reduce_retracing=True)
         self._step = tf.function(self._step_eager, reduce_retracing=True)
 
-    def _render(self, gb, skips, textures):
-        maps = self.networks.decode(self.latents, skips, textures, enhance=self.settings.enhance, training=False)
+    def scene(self, gbuffer: GBuffer, photo_srgb: np.ndarray, template: FaceTemplate) -> PhotoScene:
+        """The per-photo render object for this fitter's settings (working resolution, loss space, map sizes)."""
+        return PhotoScene(gbuffer, photo_srgb, template, loss_space=self.settings.loss_space,
+                          map_sizes=self.map_sizes, factor=working_factor(gbuffer, self.settings.working_face_px))
+
+    def _decode(self, skips, textures, held: dict) -> dict:
+        """Maps ``[1, S, S, C]`` of every component: the moving ones decoded (and enhanced) from the current codes,
+        the held ones as given."""
+        maps = dict(held)
+        for c in self.moving:
+            coarse = self.networks.decoders[c]([self.latents[c], *skips[c]], training=False)
+            if self.settings.enhance:
+                inputs = [coarse, textures[c]] if takes_texture(c) else coarse
+                coarse = self.networks.enhancers[c](inputs, training=False)
+            maps[c] = coarse
+        return maps
+
+    def _render(self, gb, skips, textures, held):
+        maps = self._decode(skips, textures, held)
         shaded = shade(gb, albedo_srgb_map=maps["albedo"][0], specular_map=maps["specular"][0],
                        normal_map=maps["normal"][0], light_sh=self.light, roughness=self.settings.roughness)
         return maps, shaded["radiance"]
 
-    def _step_eager(self, gb, skips, textures, target, weights, weight_sum):
+    def _shade_loss_eager(self, albedo, specular, normal, light, gb, target, weights, weight_sum):
+        """Data loss of maps ``[S, S, C]`` and light ``[9, 3]`` and its gradients w.r.t. them (XLA-compiled)."""
+        with tf.GradientTape() as tape:
+            tape.watch([albedo, specular, normal, light])
+            radiance = shade(gb, albedo_srgb_map=albedo, specular_map=specular, normal_map=normal,
+                             light_sh=light, roughness=self.settings.roughness)["radiance"]
+            predicted = in_loss_space(radiance, self.settings.loss_space)
+            loss = tf.reduce_sum(weights * tf.square(predicted - target)) / weight_sum
+        return loss, tape.gradient(loss, [albedo, specular, normal, light])
+
+    def _step_eager(self, gb, skips, textures, held, target, weights, weight_sum):
         settings = self.settings
         with tf.GradientTape() as tape:
-            _, radiance = self._render(gb, skips, textures)
-            predicted = in_loss_space(radiance, settings.loss_space)
-            loss = tf.reduce_sum(weights * tf.square(predicted - target)) / weight_sum
-            if settings.latent_prior_weight:
-                loss += settings.latent_prior_weight * tf.add_n(
-                    [tf.reduce_mean(tf.square(self.latents[c] - self.initial_latents[c])) for c in COMPONENTS])
-        gradients = tape.gradient(loss, self.trainable)
+            maps = self._decode(skips, textures, held)
+            prior = tf.constant(0.0)
+            if settings.latent_prior_weight and self.moving:
+                prior = settings.latent_prior_weight * tf.add_n(
+                    [tf.reduce_mean(tf.square(self.latents[c] - self.initial_latents[c])) for c in self.moving])
+        data, map_gradients = self._shade_loss(
+            maps["albedo"][0], maps["specular"][0], maps["normal"][0], tf.convert_to_tensor(self.light), gb,
+            target, weights, weight_sum)
+        d_maps = dict(zip(COMPONENTS, map_gradients[:3]))
+        code_gradients = []
+        if self.moving:
+            code_gradients = tape.gradient([maps[c] for c in self.moving] + [prior],
+                                           [self.latents[c] for c in self.moving],
+                                           output_gradients=[d_maps[c][None] for c in self.moving]
+                                           + [tf.ones_like(prior)])
+        gradients = list(code_gradients) + [map_gradients[3]]
         self._iteration.assign_add(1.0)
         for variable, gradient, m, v in zip(self.trainable, gradients, self._first_moment, self._second_moment):
             adam_update(variable, gradient, m, v, self._iteration, settings.learning_rate, settings.beta_1,
                         settings.beta_2)
-        return loss
+        return data + prior
 
     def fit(self, gbuffer: GBuffer, texture: np.ndarray, photo_srgb: np.ndarray, template: FaceTemplate, *,
             on_step: Callable[[int, float], None] | None = None, snapshot_every: int = 0,
-            on_snapshot: Callable[[int, dict[str, np.ndarray], np.ndarray], None] | None = None) -> FitResult:
+            on_snapshot: Callable[[int, dict[str, np.ndarray], np.ndarray], None] | None = None,
+            scene: PhotoScene | None = None) -> FitResult:
         """Runs the fit on one photo.
 
         Args:
@@ -160,6 +213,8 @@ class LatentFitter:
           on_step: called as ``on_step(step, loss)`` after every step (progress bars).
           snapshot_every, on_snapshot: every ``snapshot_every`` steps, ``on_snapshot(step, maps, light_sh)`` gets
             the current maps (numpy, as in :class:`FitResult`) and lighting.
+          scene: the photo's render object (:meth:`scene`); built here when not given. Returned in the result for
+            the refinement to reuse.
         """
         settings, networks = self.settings, self.networks
         clock = time.perf_counter()
@@ -167,7 +222,9 @@ class LatentFitter:
         skips, latents = networks.encode(texture_batch)
         textures = networks.component_textures(texture_batch)
         initial_light = networks.predict_light(texture_batch)[0]
-        initial_maps = _to_numpy_maps(networks.decode(latents, skips, textures, enhance=settings.enhance))
+        decoded = networks.decode(latents, skips, textures, enhance=settings.enhance)
+        initial_maps = _to_numpy_maps(decoded)
+        held = {c: decoded[c] for c in COMPONENTS if c not in self.moving}
         for component in COMPONENTS:
             self.latents[component].assign(latents[component])
             self.initial_latents[component].assign(latents[component])
@@ -177,14 +234,16 @@ class LatentFitter:
         self._iteration.assign(0.0)
         seconds_encode = time.perf_counter() - clock
 
-        gb = gbuffer_to_tensors(gbuffer)
-        target = loss_target(photo_srgb, gbuffer, settings.loss_space)
-        weights_np = pixel_weights(gbuffer, template)
-        target = tf.constant(target)
+        scene = scene if scene is not None else self.scene(gbuffer, photo_srgb, template)
+        gb_full, target_full = scene.tensors, scene.target
+        gb, target, padded = _padded_working_arguments(scene, PIXEL_BUCKET)
+        weights_np = scene.base_weights
 
         def step_arguments(weights: np.ndarray) -> tuple:
-            return (gb, skips, textures, target, tf.constant(weights[:, None]),
-                    tf.constant(max(float(weights.sum()) * 3.0, 1e-6)))
+            working = np.zeros(padded, np.float32)
+            working[:scene.working_pixel_count] = scene.working_weights(weights)
+            return (gb, skips, textures, held, target, tf.constant(working[:, None]),
+                    tf.constant(max(float(working.sum()) * 3.0, 1e-6)))
 
         arguments = step_arguments(weights_np)
         rejection_step = int(round(settings.steps * OUTLIER_REJECTION_FRACTION)) if settings.reject_outliers else 0
@@ -193,7 +252,7 @@ class LatentFitter:
         clock = time.perf_counter()
         for index in range(settings.steps):
             if rejection_step and index == rejection_step:
-                keep = self._inliers(gb, skips, textures, target, weights_np)
+                keep = self._inliers(gb_full, skips, textures, held, target_full, weights_np)
                 outliers = int(np.count_nonzero((weights_np > 0) & ~keep))
                 weights_np = weights_np * keep
                 arguments = step_arguments(weights_np)
@@ -202,18 +261,20 @@ class LatentFitter:
             if on_step is not None:
                 on_step(index, loss)
             if on_snapshot is not None and snapshot_every and (index + 1) % snapshot_every == 0:
-                maps, _ = self._render(gb, skips, textures)
+                maps = self._decode(skips, textures, held)
                 on_snapshot(index + 1, _to_numpy_maps(maps), self.light.numpy().astype(np.float64))
         seconds_per_step = (time.perf_counter() - clock) / max(settings.steps, 1)  # snapshots included
-        maps, radiance = self._render(gb, skips, textures)
+        maps, radiance = self._render(gb_full, skips, textures, held)
         return FitResult(maps=_to_numpy_maps(maps), light_sh=self.light.numpy().astype(np.float64),
                          initial_maps=initial_maps, initial_light_sh=initial_light.numpy().astype(np.float64),
                          loss_history=history, radiance=radiance.numpy(), weights=weights_np,
-                         outlier_pixels=outliers, seconds_per_step=seconds_per_step, seconds_encode=seconds_encode)
+                         outlier_pixels=outliers, seconds_per_step=seconds_per_step, seconds_encode=seconds_encode,
+                         scene=scene, working_factor=scene.factor, working_pixels=scene.working_pixel_count)
 
-    def _inliers(self, gb, skips, textures, target: tf.Tensor, weights: np.ndarray) -> np.ndarray:
-        """``[N]`` bool: pixels whose current residual passes the robust z-score test (module docstring)."""
-        _, radiance = self._render(gb, skips, textures)
+    def _inliers(self, gb, skips, textures, held, target: tf.Tensor, weights: np.ndarray) -> np.ndarray:
+        """``[N]`` bool: pixels whose current residual passes the robust z-score test (module docstring), at the
+        work image's full resolution."""
+        _, radiance = self._render(gb, skips, textures, held)
         predicted = in_loss_space(radiance, self.settings.loss_space)
         residual = np.abs(predicted.numpy() - target.numpy()).mean(axis=1)
         counted = residual[weights > 0]

@@ -49,7 +49,8 @@ import numpy as np
 import tensorflow as tf
 
 from svfri.fitting.adam import adam_update
-from svfri.fitting.optimise import FitResult, in_loss_space, loss_target
+from svfri.fitting.optimise import FitResult
+from svfri.fitting.scene import PhotoScene, in_loss_space, loss_target
 from svfri.fitting.settings import RefineSettings
 from svfri.geometry.template import FaceTemplate
 from svfri.math.color import linear_to_srgb_np, srgb_to_linear_np
@@ -171,7 +172,7 @@ class AlbedoRefiner:
 
     def refine(self, gbuffer: GBuffer, photo_srgb: np.ndarray, *, albedo_srgb: np.ndarray, specular: np.ndarray,
                normal: np.ndarray, light_sh: np.ndarray, roughness: float, weights: np.ndarray,
-               face_region: np.ndarray, on_step=None) -> RefineResult:
+               face_region: np.ndarray, on_step=None, scene: PhotoScene | None = None) -> RefineResult:
         """Refines ``albedo_srgb [S, S, 3]`` against the photo (module docstring).
 
         Args:
@@ -181,25 +182,30 @@ class AlbedoRefiner:
           weights: ``[N]`` the fit's pixel weights (after its outlier rejection).
           face_region: the template's ``face`` UV mask (any square size; resampled to ``S``).
           on_step: called as ``on_step(step, total_loss)``.
+          scene: the latent fit's render object for this G-buffer (:class:`~svfri.fitting.scene.PhotoScene`):
+            its G-buffer tensors, bilinear taps and loss target are reused instead of rebuilt (full resolution).
         """
         clock = time.perf_counter()
         albedo_srgb = np.asarray(albedo_srgb, np.float32)
         if albedo_srgb.shape != (self.size, self.size, 3):
             raise ValueError(f"albedo map must be [{self.size}, {self.size}, 3], got {albedo_srgb.shape}")
-        gb = gbuffer_to_tensors(gbuffer)
+        reuse = scene is not None and scene.gbuffer is gbuffer and scene.loss_space == self.loss_space
+        gb = scene.tensors if reuse else gbuffer_to_tensors(gbuffer)
         white = np.ones_like(albedo_srgb)
         shaded = shade(gb, albedo_srgb_map=white, specular_map=np.asarray(specular, np.float32),
                        normal_map=np.asarray(normal, np.float32), light_sh=np.asarray(light_sh, np.float32),
                        roughness=np.float32(roughness))
         diffuse, specular_radiance = shaded["diffuse"], shaded["specular"]
-        taps = bilinear_taps(tf.constant(gbuffer.uv, tf.float32), self.size, self.size)
-        target = loss_target(photo_srgb, gbuffer, self.loss_space)
+        taps = scene.taps(self.size) if reuse else None
+        if taps is None:
+            taps = bilinear_taps(gb["uv"], self.size, self.size)
+        target = scene.target if reuse else tf.constant(loss_target(photo_srgb, gbuffer, self.loss_space))
         base_linear = tf.constant(srgb_to_linear_np(albedo_srgb).astype(np.float32))
         face = tf.constant(face_texel_mask(face_region, self.size))
         face_low = tf.nn.avg_pool2d(face[None], ksize=LOWPASS_POOL, strides=LOWPASS_POOL, padding="VALID")[0]
         weights = np.asarray(weights, np.float32)
         arguments = (base_linear, face, face_low, taps.indices, taps.weights, diffuse, specular_radiance,
-                     tf.constant(target), tf.constant(weights[:, None]),
+                     target, tf.constant(weights[:, None]),
                      tf.constant(max(float(weights.sum()) * 3.0, 1e-6)))
 
         for variable in (self.log_ratio, self._first_moment, self._second_moment):
@@ -225,4 +231,5 @@ class AlbedoRefiner:
         """:meth:`refine` from a latent fit's result: its maps, light and pixel weights, the template's face region."""
         return self.refine(gbuffer, photo_srgb, albedo_srgb=fit.maps["albedo"], specular=fit.maps["specular"],
                            normal=fit.maps["normal"], light_sh=fit.light_sh, roughness=roughness,
-                           weights=fit.weights, face_region=template.region_masks["face"], on_step=on_step)
+                           weights=fit.weights, face_region=template.region_masks["face"], on_step=on_step,
+                           scene=fit.scene)

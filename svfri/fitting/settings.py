@@ -18,6 +18,15 @@ class FitSettings:
     loss's comparison space (:data:`LOSS_SPACES`), the fixed skin ``roughness``, whether the enhancers run in the
     loop, the one round of outlier rejection, and ``latent_prior_weight`` ``lambda`` of the prior
     ``lambda * sum_c mean((z_c - z_c^encoder)^2)`` over the map codes (0 = the paper's unregularised fit).
+
+    Speed (:mod:`svfri.fitting.scene`): ``working_face_px``, the face's size in pixels at the working resolution
+    of the latent fit's loss (the photo and G-buffer are shrunk by the largest integer factor that keeps the face at
+    least this wide; 0 = the work image's full resolution; outputs, metrics, occluder rejection and the
+    refinement stay at full resolution); ``jit_shader``, the shading + loss part of each step compiled with XLA
+    (the decoders stay on TensorFlow's graph runtime, where they are faster on CPU); ``held_maps``, the map
+    components decoded (and enhanced) once from the encoder's codes and held during the latent fit, their codes
+    not optimised: optimised, the specular and normal maps move by less than one 8-bit level (README, "Speed"),
+    while their decoders and enhancers cost about half of each step. ``()`` optimises every code.
     """
 
     steps: int = 150
@@ -29,12 +38,17 @@ class FitSettings:
     enhance: bool = True
     reject_outliers: bool = True
     latent_prior_weight: float = 1e-3
+    working_face_px: int = 128
+    jit_shader: bool = True
+    held_maps: tuple = ("specular", "normal")
 
     def __post_init__(self):
         if self.loss_space not in LOSS_SPACES:
             raise ValueError(f"loss_space must be one of {LOSS_SPACES}, got {self.loss_space!r}")
-        if self.steps < 0 or self.latent_prior_weight < 0:
-            raise ValueError("steps and latent_prior_weight must be >= 0")
+        if self.steps < 0 or self.latent_prior_weight < 0 or self.working_face_px < 0:
+            raise ValueError("steps, latent_prior_weight and working_face_px must be >= 0")
+        if not set(self.held_maps) <= {"albedo", "specular", "normal"}:
+            raise ValueError(f"held_maps must name map components (albedo, specular, normal), got {self.held_maps}")
 
 
 @dataclasses.dataclass(frozen=True)

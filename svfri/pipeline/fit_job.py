@@ -340,6 +340,10 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
                     "loss_per_step": [round(v, 7) for v in outcome.fit.loss_history],
                     "outlier_pixels_dropped": outcome.fit.outlier_pixels,
                     "latent_prior_weight": settings.fit.latent_prior_weight,
+                    "working_resolution": {"face_px": settings.fit.working_face_px,
+                                           "factor": outcome.fit.working_factor,
+                                           "pixels": outcome.fit.working_pixels,
+                                           "full_resolution_pixels": outcome.geometry.gbuffer.pixel_count},
                     "initial_light_sh": np.round(outcome.fit.initial_light_sh, 6).tolist()},
             "refine": _refine_json(settings.refine, outcome.refine),
             "metrics_whole_face": {**metrics, "pixels_scored": "every work-image pixel the projected mesh covers "

@@ -58,7 +58,7 @@ from svfri.math.sh import (CLAMPED_COSINE_COEFFICIENT_FACTORS, ggx_prefiltered_s
                            occluded_diffuse_radiance, sh_basis)
 from svfri.render.dfg import dfg_lookup
 from svfri.render.gbuffer import VIEW_DIRECTION, GBuffer
-from svfri.render.texture import sample_bilinear
+from svfri.render.texture import bilinear_taps, sample_bilinear, sample_bilinear_taps
 
 __all__ = ["MIN_N_DOT_V", "gbuffer_to_tensors", "ambient_occlusion", "specular_occlusion", "shading_normal",
            "shade"]
@@ -76,12 +76,16 @@ _NORMALIZE_EPSILON = 1e-12
 _FLOAT_FIELDS = ("position", "uv", "normal", "tangent", "visibility_sh", "bent_normal")
 
 
-def gbuffer_to_tensors(gbuffer: GBuffer, dtype: tf.DType = tf.float32) -> dict[str, tf.Tensor]:
+def gbuffer_to_tensors(gbuffer: GBuffer, dtype: tf.DType = tf.float32, *,
+                       map_sizes: tuple = ()) -> dict[str, tf.Tensor]:
     """Converts a :class:`GBuffer` record to the tensors :func:`shade` reads.
 
     Args:
       gbuffer: the rasterised record (numpy arrays).
       dtype: float dtype of the per-pixel tensors (``tf.float32`` or ``tf.float64``).
+      map_sizes: map sizes (``S`` for ``S x S``, or ``(H, W)``) whose bilinear taps at the G-buffer's UVs are
+        computed here once (``tensors["taps"]["HxW"]``, :class:`~svfri.render.texture.BilinearTaps`); :func:`shade`
+        then samples maps of those sizes without recomputing them (same values: the taps depend on the UVs only).
 
     Returns:
       dict with ``position [N, 3]``, ``uv [N, 2]``, ``normal [N, 3]``, ``tangent [N, 4]``,
@@ -93,7 +97,17 @@ def gbuffer_to_tensors(gbuffer: GBuffer, dtype: tf.DType = tf.float32) -> dict[s
     tensors["ambient_occlusion"] = ambient_occlusion(tensors["visibility_sh"], tensors["normal"])
     tensors["pixel_index"] = tf.constant(np.asarray(gbuffer.pixel_index), dtype=tf.int64)
     tensors["triangle_id"] = tf.constant(np.asarray(gbuffer.triangle_id), dtype=tf.int32)
+    if map_sizes:
+        taps = {}
+        for size in map_sizes:
+            height, width = (size, size) if np.ndim(size) == 0 else tuple(size)
+            taps[_taps_key(int(height), int(width))] = bilinear_taps(tensors["uv"], int(height), int(width))
+        tensors["taps"] = taps
     return tensors
+
+
+def _taps_key(height: int, width: int) -> str:
+    return f"{height}x{width}"
 
 
 def ambient_occlusion(visibility_sh: tf.Tensor, normal: tf.Tensor) -> tf.Tensor:
@@ -160,16 +174,31 @@ def _sample_roughness(roughness, uv: tf.Tensor) -> tf.Tensor:
     return sample_bilinear(roughness, uv)[..., 0]
 
 
-def _sample_maps(maps: list[tf.Tensor], uv: tf.Tensor) -> list[tf.Tensor]:
-    """Samples ``[H, W, C_k]`` maps at ``uv``; maps of equal size share one gather (faster forward and backward)."""
+def _sample(texture: tf.Tensor, uv: tf.Tensor, taps: dict | None) -> tf.Tensor:
+    """``sample_bilinear(texture, uv)``, with the taps of ``taps`` when they hold the texture's size."""
+    known = (taps or {}).get(_taps_key(int(texture.shape[0]), int(texture.shape[1])))
+    return sample_bilinear(texture, uv) if known is None else sample_bilinear_taps(texture, known)
+
+
+def _sample_maps(maps: list[tf.Tensor], uv: tf.Tensor, taps: dict | None = None) -> list[tf.Tensor]:
+    """Samples ``[H, W, C_k]`` maps at ``uv``; maps of equal size share one gather (faster forward and backward);
+    ``taps``: precomputed taps by size (:func:`gbuffer_to_tensors`)."""
     for texture in maps:
         if texture.shape.rank != 3:
             raise ValueError(f"maps must be [H, W, C], got shape {texture.shape}")
-    sizes = {tuple(texture.shape[:2]) for texture in maps}
-    if len(sizes) != 1:
-        return [sample_bilinear(texture, uv) for texture in maps]
-    channels = [int(texture.shape[-1]) for texture in maps]
-    return tf.split(sample_bilinear(tf.concat(maps, axis=-1), uv), channels, axis=-1)
+    groups: dict[tuple, list[int]] = {}
+    for index, texture in enumerate(maps):
+        groups.setdefault(tuple(texture.shape[:2]), []).append(index)
+    sampled: list[tf.Tensor | None] = [None] * len(maps)
+    for indices in groups.values():
+        if len(indices) == 1:
+            sampled[indices[0]] = _sample(maps[indices[0]], uv, taps)
+            continue
+        channels = [int(maps[i].shape[-1]) for i in indices]
+        parts = tf.split(_sample(tf.concat([maps[i] for i in indices], axis=-1), uv, taps), channels, axis=-1)
+        for i, part in zip(indices, parts):
+            sampled[i] = part
+    return sampled
 
 
 def shade(gbuffer_tensors: dict[str, tf.Tensor], *, albedo_srgb_map: tf.Tensor, specular_map: tf.Tensor,
@@ -205,7 +234,7 @@ def shade(gbuffer_tensors: dict[str, tf.Tensor], *, albedo_srgb_map: tf.Tensor, 
 
     albedo, specular_intensity, normal_texel = _sample_maps(
         [srgb_to_linear(tf.convert_to_tensor(albedo_srgb_map, dtype)), tf.convert_to_tensor(specular_map, dtype),
-         tf.convert_to_tensor(normal_map, dtype)], uv)                                               # [N, 3|1|3]
+         tf.convert_to_tensor(normal_map, dtype)], uv, gbuffer_tensors.get("taps"))                  # [N, 3|1|3]
     pixel_roughness = _sample_roughness(roughness, uv)                                              # [] or [N]
 
     normal = shading_normal(normal_texel, geometric_normal, gbuffer_tensors["tangent"])
