@@ -23,7 +23,12 @@ import click
               help="Renders (reused) and fitted output folders.")
 @click.option("--no-ablations", is_flag=True, help="Skip the ablation rows.")
 @click.option("--require-clean", is_flag=True, help="Refuse to run on a tree with uncommitted changes.")
-def main(quick: bool, out: Path | None, work: Path, no_ablations: bool, require_clean: bool) -> None:
+@click.option("--plan", "plan_kind", type=click.Choice(["report", "tuning"]), default="report", show_default=True,
+              help="report: held-out maps and seeds (README numbers); tuning: training maps and tuning seeds, for "
+                   "choosing defaults (never reported as quality).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N scenes of the plan.")
+def main(quick: bool, out: Path | None, work: Path, no_ablations: bool, require_clean: bool, plan_kind: str,
+         limit: int | None) -> None:
     from benchmarks.pathtraced.pictures import write_grid
     from benchmarks.pathtraced.report import source_stamp, write_report
     from benchmarks.pathtraced.run import REPO_ROOT, run_benchmark
@@ -33,12 +38,13 @@ def main(quick: bool, out: Path | None, work: Path, no_ablations: bool, require_
         click.echo(f"error: uncommitted changes to {', '.join(stamp['dirty_files'])}; commit first", err=True)
         sys.exit(2)
     out = out or REPO_ROOT / "docs" / "benchmarks"
-    work = work / ("quick" if quick else "full")
+    work = work / (plan_kind + ("_quick" if quick else ""))
     clock = time.perf_counter()
-    results = run_benchmark(quick=quick, work=work, ablations=not (quick or no_ablations),
-                            echo=lambda line: click.echo(line, err=True))
-    command = "python -m benchmarks.pathtraced" + (" --quick" if quick else "") + (" --no-ablations" if no_ablations else "")
-    stem = "pathtraced_quick" if quick else "pathtraced"
+    results = run_benchmark(quick=quick, work=work, ablations=not (quick or no_ablations), kind=plan_kind,
+                            limit=limit, echo=lambda line: click.echo(line, err=True))
+    command = ("python -m benchmarks.pathtraced" + (" --quick" if quick else "") + (" --no-ablations" if no_ablations else "")
+               + (f" --plan {plan_kind}" if plan_kind != "report" else "") + (f" --limit {limit}" if limit else ""))
+    stem = "pathtraced" + ("_tuning" if plan_kind == "tuning" else "") + ("_quick" if quick else "")
     md, js = write_report(results, out, stem, command=command, stamp=stamp, seconds=time.perf_counter() - clock)
     written = [md, js]
     if not quick:

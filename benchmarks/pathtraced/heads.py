@@ -21,7 +21,8 @@ reflectance:
 * **shoulders**: a rounded torso in a clothing colour.
 
 Approximations (stated in the report): the hair is a smooth shell, not strands; no eyelashes (ICT's cards need
-an alpha texture); no subsurface scattering in skin; the back of the head has a uniform skin colour.
+an alpha texture) and no cornea (a clear shell over the iris); no subsurface scattering in skin; the back of the
+head has a uniform skin colour.
 """
 
 from __future__ import annotations
@@ -60,10 +61,8 @@ TEETH_RGB = (0.62, 0.57, 0.47)
 GUMS_RGB = (0.42, 0.10, 0.10)
 MOUTH_RGB = (0.16, 0.035, 0.035)
 WET_SPECULAR = 1.0 / 0.028 * 0.02          # water's F0 0.02 as a scale on skin's 0.028
-#: ICT's eyeball UVs are radial about (0.5, 0.5), the gaze direction: the sclera shell's centre (UV radius below
-#: CORNEA_UV_RADIUS) is the cornea in front of the iris, drawn transparent in ICT's own shader -- left out here;
-#: the iris mesh's disc holds the pupil (UV radius < PUPIL_UV_RADIUS) and the iris (< IRIS_UV_RADIUS).
-CORNEA_UV_RADIUS = 0.2
+#: ICT's iris mesh has UVs radial about (0.5, 0.5), the gaze direction: its front disc holds the pupil (UV radius
+#: < PUPIL_UV_RADIUS) and the iris (< IRIS_UV_RADIUS). The cornea (clear, in front of the iris) is not drawn.
 PUPIL_UV_RADIUS = 0.1
 IRIS_UV_RADIUS = 0.29
 PUPIL_RGB = (0.01, 0.01, 0.01)
@@ -244,11 +243,9 @@ def build_head(spec: HeadSpec, head: IctHead) -> TrueHead:
     render_positions = pose(head.render_vertices(model))
     render_normals = head.render_vertices(normals) @ rotation.T
 
-    def part(name: str, material: Material, part_names=None, keep=None) -> Part:
+    def part(name: str, material: Material, part_names=None) -> Part:
         faces = head.part_faces(part_names or (name,))
         uv = head.part_uv((part_names or (name,))[0])
-        if keep is not None:
-            faces = faces[keep(uv[faces])]
         vertices, faces, part_normals, part_uv = _compact(render_positions, faces, render_normals, uv)
         return Part(name, vertices, faces, part_uv, part_normals, material)
 
@@ -262,8 +259,7 @@ def build_head(spec: HeadSpec, head: IctHead) -> TrueHead:
              ("mouth_socket", "eye_socket_left", "eye_socket_right")),
         part("gums_tongue", Material(albedo=GUMS_RGB, roughness=0.35, specular=WET_SPECULAR)),
         part("teeth", Material(albedo=TEETH_RGB, roughness=0.3, specular=1.5)),
-        part("sclera", Material(albedo=SCLERA_RGB, roughness=0.12, specular=WET_SPECULAR), ("sclera_left", "sclera_right"),
-             keep=lambda corner_uv: np.hypot(*(corner_uv.mean(axis=1) - 0.5).T) >= CORNEA_UV_RADIUS),
+        part("sclera", Material(albedo=SCLERA_RGB, roughness=0.12, specular=WET_SPECULAR), ("sclera_left", "sclera_right")),
         part("iris", Material(albedo=_iris_texture(params.iris_rgb), roughness=0.12, specular=WET_SPECULAR),
              ("iris_left", "iris_right")),
     ]

@@ -77,22 +77,27 @@ def write_report(results: dict, out: Path, stem: str, *, command: str, stamp: di
     json_path.write_text(json.dumps(results, indent=1, default=float) + "\n")
 
     main_rows = [r for r in results["rows"] if r not in results["ablation_rows"]]
-    lines = [f"# Path-traced benchmark{' (quick)' if results['quick'] else ''}", ""]
+    title = "Path-traced benchmark" + (" — TUNING scenes (for choosing defaults, not a quality report)"
+                                       if results.get("plan") == "tuning" else "") + (" (quick)" if results["quick"] else "")
+    lines = [f"# {title}", ""]
     if stamp["dirty"]:
         lines += [f"**Measured on a dirty tree** (commit `{stamp['commit'][:12]}` plus uncommitted changes to "
                   f"{', '.join(stamp['dirty_files'])}): these numbers are not reproducible from a commit.", ""]
     else:
         lines += [f"Commit `{stamp['commit'][:12]}`, clean tree.", ""]
+    scene_kind = "tuning" if results.get("plan") == "tuning" else "held-out"
     lines += [f"Command: `{command}` ({seconds / 60:.1f} min on this machine; Mitsuba variant `{results['variant']}`; "
-              f"{len(results['scenes'])} held-out scenes, fit {results['steps']} latent + {results['refine_steps']} "
-              "refinement steps).", "",
+              f"{len(results['scenes'])} {scene_kind} scenes, fit {results['steps']} latent + "
+              f"{results['refine_steps']} refinement steps).", "",
               "Ground truth: ICT-FaceKit heads with procedural skin (types I–VI), eyes, teeth, a hair cap and "
-              "clothed shoulders, path-traced by Mitsuba 3 under the 4 held-out HDR maps (visible behind the head; "
-              "every third scene adds a small key light with hard shadows), a perspective 85 mm portrait camera "
-              "with centre-weighted metering, white-balance error, sensor noise and JPEG. Scores are in photo "
-              "space over the true skin pixels that the fitted mesh covers (eyes, mouth, brows, beard and hair "
-              "excluded), the same pixels for every row of a scene. svfri's own shader never made any of these "
-              "images.", "",
+              "clothed shoulders, path-traced by Mitsuba 3 under HDR maps (the 4 held-out ones for the report plan, "
+              "training maps for the tuning plan; visible behind the head; every third scene adds a small key light "
+              "with hard shadows), a perspective 85 mm portrait camera with centre-weighted metering, white-balance "
+              "error, sensor noise and JPEG. Scores are in photo space over the true skin pixels that the fitted "
+              "mesh covers (eyes, mouth, brows, beard and hair excluded), the same pixels for every row of a scene. "
+              "svfri's own shader never made any of these images. The skin albedo comes from the same procedural "
+              "generator the networks were trained on (times a colour field and make-up it never makes): on real "
+              "skin the networks are likely to do worse than here.", "",
               "## Albedo, skin tone, shading leak, relight, normals, specular (mean over scenes)", ""]
     header = ["row"] + [title for _, title, _ in FIGURES]
     table = [[row] + [_fmt(summary["rows"][row][key], pattern) for key, _, pattern in FIGURES] for row in main_rows]

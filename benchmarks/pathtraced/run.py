@@ -193,9 +193,12 @@ def _photo_path(truth: SceneTruth, folder: Path) -> Path:
     return path
 
 
-def run_benchmark(*, quick: bool, work: Path, ablations: bool = True, echo=print) -> dict:
-    """Runs the report plan; returns the JSON-able results (per scene, per row, aggregates)."""
-    plan: Plan = make_plan("report", quick=quick)
+def run_benchmark(*, quick: bool, work: Path, ablations: bool = True, kind: str = "report", limit: int | None = None,
+                  echo=print) -> dict:
+    """Runs the report (or tuning) plan, optionally its first ``limit`` scenes; returns the JSON-able results."""
+    plan: Plan = make_plan(kind, quick=quick)
+    if limit:
+        plan = dataclasses.replace(plan, scenes=plan.scenes[:limit])
     steps, refine_steps = (30, 10) if quick else (FitSettings().steps, RefineSettings().steps)
     specs = list(plan.scenes) + list(plan.relight.values()) + list(plan.consistency)
     clock = time.perf_counter()
@@ -247,7 +250,7 @@ def run_benchmark(*, quick: bool, work: Path, ablations: bool = True, echo=print
             for name, scores in scene_rows.items() if not name.startswith("latent fit,")))
 
     consistency = _consistency(plan, truths, photos, fits, steps, refine_steps) if plan.consistency else None
-    return {"quick": quick, "variant": variant, "steps": steps, "refine_steps": refine_steps,
+    return {"quick": quick, "plan": kind, "variant": variant, "steps": steps, "refine_steps": refine_steps,
             "rows": [row.name for row in rows], "ablation_rows": [row.name for row in rows if row.ablation],
             "scenes": per_scene, "consistency": consistency, "seconds_render": round(render_seconds, 1),
             "seconds_fit": fit_seconds}
