@@ -141,13 +141,14 @@ def _report_batch(result, out: Path, *, as_json: bool, json_lines: bool, quiet: 
     sys.exit(result.exit_code)
 
 
-def _run_batch_command(photos, out, job, *, output_set, skip_existing, quiet, as_json, json_lines, debug, what):
+def _run_batch_command(photos, out, job, *, output_set, skip_existing, quiet, as_json, json_lines, debug, what,
+                       runner=None):
     from svfri.pipeline.batch import run_batch
 
     printer = _BatchPrinter(len(photos), quiet=quiet, as_json=as_json, json_lines=json_lines)
     try:
-        result = run_batch(photos, out, job, output_set=output_set, skip_existing=skip_existing, debug=debug,
-                           on_row=printer.on_row)
+        result = (runner or run_batch)(photos, out, job, output_set=output_set, skip_existing=skip_existing,
+                                       debug=debug, on_row=printer.on_row)
     finally:
         printer.close()
     _report_batch(result, out, as_json=as_json, json_lines=json_lines, quiet=quiet, what=what)
@@ -295,10 +296,14 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
 @click.option("--refine-steps", default=RefineSettings.steps, show_default=True, type=click.IntRange(0, 100000),
               help="Detail refinement steps on the albedo texels after the latent fit (0 = off).")
 @click.option("--no-report", is_flag=True, help="Skip report.png (saves ~2 s per photo).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the batch on a Dask distributed cluster, e.g. tcp://HOST:8786 (pip install 'svfri[dask]').")
+@click.option("--workers", default=None, type=click.IntRange(min=1),
+              help="Run the batch on a local Dask cluster of N worker processes (pip install 'svfri[dask]').")
 def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, json_lines, debug, steps,
                 learning_rate,
                 resolution, texture_size, loss_space, seed, device, save_every, latent_prior, refine_steps,
-                no_report):
+                no_report, scheduler, workers):
     """Reconstruct: photo -> albedo, specular, normal maps, SH lighting and mesh (the full output set).
 
     INPUTS are photo files, folders or glob patterns; several inputs get one sub-folder each under --out.
@@ -337,8 +342,18 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
             finally:
                 bar.close()
 
+        runner = None
+        if scheduler is not None or workers is not None:  # Dask: the job runs on the workers, so it must pickle
+            if scheduler is not None and workers is not None:
+                raise svfri.errors.UsageError("give --scheduler ADDRESS or --workers N, not both")
+            import functools
+
+            from svfri.pipeline.distributed import dask_runner
+
+            runner = dask_runner(scheduler=scheduler, workers=workers)
+            job = functools.partial(run_fit, settings=settings)
         _run_batch_command(photos, out, job, output_set=FIT_SET, skip_existing=skip_existing, quiet=quiet,
-                           as_json=as_json, json_lines=json_lines, debug=debug, what="fit")
+                           as_json=as_json, json_lines=json_lines, debug=debug, what="fit", runner=runner)
     except SvfriError as error:
         _fail(error)
 
