@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import subprocess
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("mitsuba", reason="the path-traced benchmark needs the `bench` extra: pip install -e '.[bench]'")
+# Only looked up, never imported here: Mitsuba's LLVM back end must not start in a process that holds TensorFlow.
+if importlib.util.find_spec("mitsuba") is None:
+    pytest.skip("the path-traced benchmark needs the `bench` extra: pip install -e '.[bench]'", allow_module_level=True)
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED_ROWS = ["photo as albedo (floor)", "training-mean albedo", "networks alone", "latent fit", "default fit"]

@@ -5,6 +5,7 @@ Mitsuba runs in a child process (it must start before TensorFlow; see benchmarks
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("mitsuba", reason="the path-traced benchmark needs the `bench` extra: pip install -e '.[bench]'")
+# Only looked up, never imported here: Mitsuba's LLVM back end must not start in a process that holds TensorFlow.
+if importlib.util.find_spec("mitsuba") is None:
+    pytest.skip("the path-traced benchmark needs the `bench` extra: pip install -e '.[bench]'", allow_module_level=True)
 
 REPO = Path(__file__).resolve().parents[1]
 
