@@ -47,7 +47,7 @@ import tensorflow as tf
 
 from svfri.fitting.adam import ADAM_EPSILON, adam_update
 from svfri.fitting.scene import (EXCLUDED_REGIONS, MIN_VIEW_COSINE, PhotoScene, in_loss_space, loss_target,
-                                 pixel_weights, working_factor)
+                                 pad_rows, pixel_weights, working_factor)
 from svfri.fitting.settings import DEFAULT_ROUGHNESS, LOSS_SPACES, FitSettings
 from svfri.geometry.template import FaceTemplate
 from svfri.nets import COMPONENTS, FaceNetworks
@@ -93,24 +93,16 @@ def _to_numpy_maps(maps: dict) -> dict[str, np.ndarray]:
     return {c: np.asarray(maps[c][0].numpy(), dtype=np.float32) for c in COMPONENTS}
 
 
-def _pad_rows(tensor: tf.Tensor, count: int) -> tf.Tensor:
-    """``tensor [M, ...]`` padded to ``[count, ...]`` with copies of its first row (``count >= M``)."""
-    extra = count - int(tensor.shape[0])
-    if extra <= 0:
-        return tensor
-    return tf.concat([tensor, tf.repeat(tensor[:1], extra, axis=0)], axis=0)
-
-
 def _padded_working_arguments(scene: PhotoScene, bucket: int) -> tuple[dict, tf.Tensor, int]:
     """The working resolution's G-buffer tensors and target with their pixel axis padded to a multiple of
     ``bucket`` (the padding gets weight 0 in :meth:`LatentFitter.fit`); returns them and the padded count."""
     count = scene.working_pixel_count
     padded = max(bucket, -(-count // bucket) * bucket)
-    per_pixel = {key: _pad_rows(value, padded) for key, value in scene.working_tensors.items() if key != "taps"}
+    per_pixel = {key: pad_rows(value, padded) for key, value in scene.working_tensors.items() if key != "taps"}
     if "taps" in scene.working_tensors:
-        per_pixel["taps"] = {key: type(taps)(*(_pad_rows(part, padded) for part in taps))
+        per_pixel["taps"] = {key: type(taps)(*(pad_rows(part, padded) for part in taps))
                              for key, taps in scene.working_tensors["taps"].items()}
-    return per_pixel, _pad_rows(scene.working_target, padded), padded
+    return per_pixel, pad_rows(scene.working_target, padded), padded
 
 
 class LatentFitter:

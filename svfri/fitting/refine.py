@@ -49,8 +49,8 @@ import numpy as np
 import tensorflow as tf
 
 from svfri.fitting.adam import adam_update
-from svfri.fitting.optimise import FitResult
-from svfri.fitting.scene import PhotoScene, in_loss_space, loss_target
+from svfri.fitting.optimise import PIXEL_BUCKET, FitResult
+from svfri.fitting.scene import PhotoScene, in_loss_space, loss_target, pad_rows
 from svfri.fitting.settings import RefineSettings
 from svfri.geometry.template import FaceTemplate
 from svfri.math.color import linear_to_srgb_np, srgb_to_linear_np
@@ -133,7 +133,7 @@ class AlbedoRefiner:
         self._first_moment = tf.Variable(tf.zeros([size, size, 3]))
         self._second_moment = tf.Variable(tf.zeros([size, size, 3]))
         self._iteration = tf.Variable(0.0)
-        self._step = tf.function(self._step_eager, reduce_retracing=True)
+        self._step = tf.function(self._step_eager, jit_compile=settings.jit, reduce_retracing=True)
 
     def _albedo_linear(self, base_linear: tf.Tensor, face: tf.Tensor) -> tf.Tensor:
         return base_linear * tf.exp(face * self.log_ratio)
@@ -204,9 +204,13 @@ class AlbedoRefiner:
         face = tf.constant(face_texel_mask(face_region, self.size))
         face_low = tf.nn.avg_pool2d(face[None], ksize=LOWPASS_POOL, strides=LOWPASS_POOL, padding="VALID")[0]
         weights = np.asarray(weights, np.float32)
-        arguments = (base_linear, face, face_low, taps.indices, taps.weights, diffuse, specular_radiance,
-                     target, tf.constant(weights[:, None]),
-                     tf.constant(max(float(weights.sum()) * 3.0, 1e-6)))
+        per_pixel = (taps.indices, taps.weights, diffuse, specular_radiance, target, tf.constant(weights[:, None]))
+        if self.settings.jit:  # zero-weight padding: photos of similar size share one XLA compilation
+            count = int(weights.shape[0])
+            padded = max(PIXEL_BUCKET, -(-count // PIXEL_BUCKET) * PIXEL_BUCKET)
+            per_pixel = tuple(pad_rows(value, padded) for value in per_pixel[:-1]) + (
+                tf.constant(np.pad(weights, (0, padded - count))[:, None]),)
+        arguments = (base_linear, face, face_low, *per_pixel, tf.constant(max(float(weights.sum()) * 3.0, 1e-6)))
 
         for variable in (self.log_ratio, self._first_moment, self._second_moment):
             variable.assign(tf.zeros_like(variable))

@@ -28,7 +28,7 @@ from svfri.render.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors
 from svfri.render.texture import sample_bilinear
 
-__all__ = ["PhotoScene", "working_factor", "face_extent_px", "pixel_weights", "in_loss_space", "loss_target",
+__all__ = ["PhotoScene", "working_factor", "face_extent_px", "pad_rows", "pixel_weights", "in_loss_space", "loss_target",
            "MIN_VIEW_COSINE", "EXCLUDED_REGIONS"]
 
 #: Pixels whose geometric normal is more grazing than this (``n . v``) are left out of the loss.
@@ -60,6 +60,15 @@ def loss_target(photo_srgb: np.ndarray, gbuffer: GBuffer, loss_space: str) -> np
     """``[N, 3]`` float32: the photo (sRGB ``[H, W, 3]`` on the G-buffer's pixels) in the loss's comparison space."""
     target = np.asarray(photo_srgb).reshape(-1, 3)[gbuffer.pixel_index].astype(np.float32)
     return srgb_to_linear_np(target).astype(np.float32) if loss_space == "linear" else target
+
+
+def pad_rows(tensor: tf.Tensor, count: int) -> tf.Tensor:
+    """``tensor [M, ...]`` padded to ``[count, ...]`` with copies of its first row (unchanged when ``count <= M``);
+    the callers give the padding rows weight 0, so it only fixes the shapes XLA compiles for."""
+    extra = count - int(tensor.shape[0])
+    if extra <= 0:
+        return tensor
+    return tf.concat([tensor, tf.repeat(tensor[:1], extra, axis=0)], axis=0)
 
 
 def face_extent_px(gbuffer: GBuffer) -> int:
