@@ -4,6 +4,15 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import importlib.util
+
+# Dr.Jit (Mitsuba 3's array library, the `bench` extra) segfaults when it is first imported after TensorFlow
+# (drjit 1.5 / TF 2.21: their bundled LLVM/runtime symbols clash); imported first, both work. The test modules
+# import TensorFlow at collection, and tests/test_pathtraced_quick.py imports Mitsuba, so load Dr.Jit here, before
+# any of them, when it is installed.
+if importlib.util.find_spec("drjit") is not None:
+    import drjit  # noqa: F401
+
 from pathlib import Path
 
 import pytest
