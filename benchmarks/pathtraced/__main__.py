@@ -27,8 +27,9 @@ import click
               help="report: held-out maps and seeds (README numbers); tuning: training maps and tuning seeds, for "
                    "choosing defaults (never reported as quality).")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N scenes of the plan.")
+@click.option("--no-consistency", is_flag=True, help="Skip the lighting-consistency set (one head, six lights).")
 def main(quick: bool, out: Path | None, work: Path, no_ablations: bool, require_clean: bool, plan_kind: str,
-         limit: int | None) -> None:
+         limit: int | None, no_consistency: bool) -> None:
     from benchmarks.pathtraced.pictures import write_grid
     from benchmarks.pathtraced.report import source_stamp, write_report
     from benchmarks.pathtraced.run import REPO_ROOT, run_benchmark
@@ -41,9 +42,11 @@ def main(quick: bool, out: Path | None, work: Path, no_ablations: bool, require_
     work = work / (plan_kind + ("_quick" if quick else ""))
     clock = time.perf_counter()
     results = run_benchmark(quick=quick, work=work, ablations=not (quick or no_ablations), kind=plan_kind,
-                            limit=limit, echo=lambda line: click.echo(line, err=True))
+                            limit=limit, consistency_set=not no_consistency,
+                            echo=lambda line: click.echo(line, err=True))
     command = ("python -m benchmarks.pathtraced" + (" --quick" if quick else "") + (" --no-ablations" if no_ablations else "")
-               + (f" --plan {plan_kind}" if plan_kind != "report" else "") + (f" --limit {limit}" if limit else ""))
+               + (f" --plan {plan_kind}" if plan_kind != "report" else "") + (f" --limit {limit}" if limit else "")
+               + (" --no-consistency" if no_consistency else ""))
     stem = "pathtraced" + ("_tuning" if plan_kind == "tuning" else "") + ("_quick" if quick else "")
     md, js = write_report(results, out, stem, command=command, stamp=stamp, seconds=time.perf_counter() - clock)
     written = [md, js]

@@ -145,8 +145,10 @@ def _compact(vertices: np.ndarray, faces: np.ndarray, *extra: np.ndarray):
 
 
 def _hair_cap(head: IctHead, model_vertices: np.ndarray, normals: np.ndarray, thickness: float,
-              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The hair shell: skin triangles above the hairline, offset outwards (module docstring)."""
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The hair shell: the skin above the hairline offset outwards (module docstring), cut exactly along the
+    hairline (triangles straddling it are clipped at the linear zero of the height above it), so the hairline is
+    a smooth curve, not the mesh's triangle edges. Returns ``(vertices, faces, normals, uv)`` or None (bald)."""
     if thickness <= 0:
         return None
     landmarks = head.landmarks68(model_vertices)
@@ -157,18 +159,33 @@ def _hair_cap(head: IctHead, model_vertices: np.ndarray, normals: np.ndarray, th
     hairline = brow_y + HAIRLINE_ABOVE_BROWS_CM - (HAIRLINE_ABOVE_BROWS_CM + NAPE_BELOW_BROWS_CM) * depth ** 1.6
     above = model_vertices[:, 1] - hairline
     skin_faces = head.part_faces(("face", "back_head"), render=False)
-    keep = (above[skin_faces] > 0).all(axis=1)
-    if not keep.any():
+    inside = above[skin_faces] > 0
+    if not inside.any():
         return None
-    faces = skin_faces[keep]
     ramp = np.clip(above / HAIR_TAPER_CM, 0.0, 1.0)
     wobble = 1.0 + 0.25 * np.sin(model_vertices[:, 0] * rng.uniform(0.3, 0.6) + rng.uniform(0, 6)) \
         * np.cos(model_vertices[:, 2] * rng.uniform(0.3, 0.6))
     offset = HAIR_MIN_OFFSET_CM + thickness * wobble * ramp * ramp * (3 - 2 * ramp)
-    shell = model_vertices + normals * offset[:, None]
-    vertices, faces, shell_normals = _compact(shell, faces, normals)
-    uv = np.zeros((len(vertices), 2))
-    return vertices, faces, shell_normals, uv
+    points = list(model_vertices + normals * offset[:, None])
+    point_normals = list(normals)
+    faces = [tuple(face) for face in skin_faces[inside.all(axis=1)]]
+    for face in skin_faces[inside.any(axis=1) & ~inside.all(axis=1)]:
+        polygon = []
+        for k in range(3):
+            i, j = face[k], face[(k + 1) % 3]
+            if above[i] > 0:
+                polygon.append(i)
+            if (above[i] > 0) != (above[j] > 0):
+                t = above[i] / (above[i] - above[j])
+                normal = normals[i] + t * (normals[j] - normals[i])
+                normal /= np.linalg.norm(normal)
+                position = model_vertices[i] + t * (model_vertices[j] - model_vertices[i])
+                points.append(position + normal * HAIR_MIN_OFFSET_CM)
+                point_normals.append(normal)
+                polygon.append(len(points) - 1)
+        faces += [(polygon[0], polygon[m], polygon[m + 1]) for m in range(1, len(polygon) - 1)]
+    vertices, faces, shell_normals = _compact(np.asarray(points), np.asarray(faces, np.int64), np.asarray(point_normals))
+    return vertices, faces, shell_normals, np.zeros((len(vertices), 2))
 
 
 def _iris_texture(iris_rgb, size: int = 64) -> np.ndarray:

@@ -122,13 +122,23 @@ def write_report(results: dict, out: Path, stem: str, *, command: str, stamp: di
         table = [[row] + [_fmt(summary["rows"][row][key], pattern) for key, _, pattern in FIGURES[:7]]
                  for row in ["latent fit"] + results["ablation_rows"]]
         lines += [markdown_table(header, table), ""]
-    if results.get("consistency"):
+    if results.get("consistency") and results["consistency"]["rows"]:
         c = results["consistency"]
         lines += ["## Lighting consistency (one type-V head under six held-out environments)", "",
                   f"{c['scored_pixels']} skin pixels scored in every environment.", ""]
         header = ["row", "mean per-pixel std of the albedo (sRGB)", "largest pairwise ΔE00 of the mean skin colour"]
         table = [[row, f"{v['pixel_std']:.4f}", f"{v['max_delta_e']:.1f}"] for row, v in c["rows"].items()]
         lines += [markdown_table(header, table), ""]
+    if results.get("failures"):
+        lines += [f"## svfri refused {len(results['failures'])} of "
+                  f"{len(results['failures']) + len(results['scenes'])} photos", "",
+                  "These scenes are left out of every table above (a refusal is itself a result):", ""]
+        lines += [f"* `{f['scene']['name']}` (type {ROMAN[f['scene']['skin_type']]}, {f['scene']['light']['hdri']}): "
+                  f"{f['error']} (exit {f['exit_code']})" for f in results["failures"]] + [""]
+    if results.get("consistency", {}) and results["consistency"].get("failures"):
+        lines += ["Lighting consistency: environments left out because svfri refused the photo: "
+                  + "; ".join(f"{f['environment']['hdri']} {f['environment']['rotation_degrees']:.0f}°: {f['error']}"
+                              for f in results["consistency"]["failures"]), ""]
     lines += ["## Per scene", ""]
     header = ["scene", "map", "key light", "true ITA", "scored px (coverage)"] + [
         f"{row}: albedo dB / ITA err" for row in main_rows]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from svfri.errors import SvfriError
 from svfri.fitting.settings import FitSettings, RefineSettings
 from svfri.io.hdr import write_exr
 from svfri.io.images import write_png
@@ -194,66 +195,76 @@ def _photo_path(truth: SceneTruth, folder: Path) -> Path:
 
 
 def run_benchmark(*, quick: bool, work: Path, ablations: bool = True, kind: str = "report", limit: int | None = None,
-                  echo=print) -> dict:
+                  consistency_set: bool = True, echo=print) -> dict:
     """Runs the report (or tuning) plan, optionally its first ``limit`` scenes; returns the JSON-able results."""
     plan: Plan = make_plan(kind, quick=quick)
     if limit:
         plan = dataclasses.replace(plan, scenes=plan.scenes[:limit])
     steps, refine_steps = (30, 10) if quick else (FitSettings().steps, RefineSettings().steps)
-    specs = list(plan.scenes) + list(plan.relight.values()) + list(plan.consistency)
+    specs = list(plan.scenes) + [plan.relight[s.name] for s in plan.scenes] + (
+        list(plan.consistency) if consistency_set else [])
     clock = time.perf_counter()
     truths = render_truths(specs, work / "truth", echo=echo)
     render_seconds = time.perf_counter() - clock
     rows = ROWS + (ABLATION_ROWS if ablations else ())
-    photos, fits, environments = work / "photos", work / "fits", work / "environments"
-    for folder in (photos, fits, environments):
-        folder.mkdir(parents=True, exist_ok=True)
+    for folder in ("photos", "fits", "environments"):
+        (work / folder).mkdir(parents=True, exist_ok=True)
 
-    per_scene, fit_seconds = [], []
-    variant = None
+    per_scene, failures, fit_seconds, variant = [], [], [], None
     for number, spec in enumerate(plan.scenes, 1):
         truth = SceneTruth.load(truths[spec.name])
         variant = truth.variant
-        relit_spec = plan.relight[spec.name]
-        relit_truth = SceneTruth.load(truths[relit_spec.name])
-        environment_path = environments / f"{relit_spec.name}.exr"
-        write_exr(environment_path, true_environment(relit_spec.light), half=False)
-        photo = _photo_path(truth, photos)
-        folders: dict[str, Path | None] = {}
-        metrics: dict[str, dict] = {}
-        for row in rows:
-            if row.kind == "floor":
-                folders[row.name] = None
-            elif row.kind == "fit":
-                folder = fits / spec.name / row_folder_name(row.name)
-                metrics[row.name] = _fit(photo, folder, row, steps, refine_steps)
-                fit_seconds.append((row.name, metrics[row.name]["seconds_wall"]))
-                folders[row.name] = folder
-        for row in rows:
-            if row.kind == "mean":
-                folders[row.name] = _mean_folder(folders[GEOMETRY_ROW], fits / spec.name / row_folder_name(row.name))
-        coverage = reproject_output(folders[GEOMETRY_ROW]).coverage
-        mask = truth.skin & coverage
-        scene_rows = {}
-        for row in rows:
-            scores = score_folder(truth, folders[row.name], mask)
-            if row.kind in ("fit", "mean"):
-                scores["relight_psnr_db"] = _relight_score(folders[row.name], relit_truth, environment_path, mask)
-            if row.kind == "fit":
-                scores["fit_json_psnr_db"] = metrics[row.name].get("psnr_db")
-            scene_rows[row.name] = scores
-        per_scene.append({"scene": spec.to_json(), "head": truth.head, "skin_pixels": int(truth.skin.sum()),
-                          "scored_pixels": int(mask.sum()),
-                          "coverage": float(mask.sum() / max(int(truth.skin.sum()), 1)), "rows": scene_rows})
+        try:
+            record = _score_scene(spec, truth, SceneTruth.load(truths[plan.relight[spec.name].name]),
+                                  plan.relight[spec.name], rows, work, steps, refine_steps, fit_seconds)
+        except SvfriError as error:   # svfri refused the photo: a result, reported, not scored
+            failures.append({"scene": spec.to_json(), "error": str(error), "exit_code": error.exit_code})
+            echo(f"FAILED {number}/{len(plan.scenes)} {spec.name}: {error}")
+            continue
+        per_scene.append(record)
         echo(f"scored {number}/{len(plan.scenes)} {spec.name}: " + ", ".join(
             f"{name} {scores['albedo_psnr_db']:.1f} dB / ITA {scores['ita_error']:+.0f}"
-            for name, scores in scene_rows.items() if not name.startswith("latent fit,")))
+            for name, scores in record["rows"].items() if not name.startswith("latent fit,")))
 
-    consistency = _consistency(plan, truths, photos, fits, steps, refine_steps) if plan.consistency else None
+    consistency = (_consistency(plan, truths, work / "photos", work / "fits", steps, refine_steps)
+                   if plan.consistency and consistency_set else None)
     return {"quick": quick, "plan": kind, "variant": variant, "steps": steps, "refine_steps": refine_steps,
             "rows": [row.name for row in rows], "ablation_rows": [row.name for row in rows if row.ablation],
-            "scenes": per_scene, "consistency": consistency, "seconds_render": round(render_seconds, 1),
+            "scenes": per_scene, "failures": failures, "consistency": consistency, "seconds_render": round(render_seconds, 1),
             "seconds_fit": fit_seconds}
+
+
+def _score_scene(spec: SceneSpec, truth: SceneTruth, relit_truth: SceneTruth, relit_spec: SceneSpec, rows, work: Path,
+                 steps: int, refine_steps: int, fit_seconds: list) -> dict:
+    """Fits every row of one scene and scores it (raises the fit's SvfriError when svfri refuses the photo)."""
+    environment_path = work / "environments" / f"{relit_spec.name}.exr"
+    write_exr(environment_path, true_environment(relit_spec.light), half=False)
+    photo = _photo_path(truth, work / "photos")
+    folders: dict[str, Path | None] = {}
+    metrics: dict[str, dict] = {}
+    for row in rows:
+        if row.kind == "floor":
+            folders[row.name] = None
+        elif row.kind == "fit":
+            folder = work / "fits" / spec.name / row_folder_name(row.name)
+            metrics[row.name] = _fit(photo, folder, row, steps, refine_steps)
+            fit_seconds.append((row.name, metrics[row.name]["seconds_wall"]))
+            folders[row.name] = folder
+    for row in rows:
+        if row.kind == "mean":
+            folders[row.name] = _mean_folder(folders[GEOMETRY_ROW], work / "fits" / spec.name / row_folder_name(row.name))
+    mask = truth.skin & reproject_output(folders[GEOMETRY_ROW]).coverage
+    scene_rows = {}
+    for row in rows:
+        scores = score_folder(truth, folders[row.name], mask)
+        if row.kind in ("fit", "mean"):
+            scores["relight_psnr_db"] = _relight_score(folders[row.name], relit_truth, environment_path, mask)
+        if row.kind == "fit":
+            scores["fit_json_psnr_db"] = metrics[row.name].get("psnr_db")
+        scene_rows[row.name] = scores
+    return {"scene": spec.to_json(), "head": truth.head, "skin_pixels": int(truth.skin.sum()),
+            "scored_pixels": int(mask.sum()), "coverage": float(mask.sum() / max(int(truth.skin.sum()), 1)),
+            "rows": scene_rows}
 
 
 def _consistency(plan: Plan, truths: dict, photos: Path, fits: Path, steps: int, refine_steps: int) -> dict:
@@ -262,19 +273,28 @@ def _consistency(plan: Plan, truths: dict, photos: Path, fits: Path, steps: int,
     albedos = {row.name: [] for row in rows}
     albedos["photo as albedo (floor)"] = []
     mask = None
+    failures = []
     for spec in plan.consistency:
         truth = SceneTruth.load(truths[spec.name])
         photo = _photo_path(truth, photos)
-        covered = None
-        for row in rows:
-            folder = fits / spec.name / row_folder_name(row.name)
-            _fit(photo, folder, row, steps, refine_steps)
-            reprojection = reproject_output(folder)
-            albedos[row.name].append(reprojection.albedo_srgb)
+        covered, reprojections = None, {}
+        try:
+            for row in rows:
+                folder = fits / spec.name / row_folder_name(row.name)
+                _fit(photo, folder, row, steps, refine_steps)
+                reprojections[row.name] = reproject_output(folder)
+        except SvfriError as error:    # this environment is left out, and said so
+            failures.append({"environment": spec.light.to_json(), "error": str(error)})
+            continue
+        for name, reprojection in reprojections.items():
+            albedos[name].append(reprojection.albedo_srgb)
             covered = reprojection.coverage if covered is None else covered & reprojection.coverage
         albedos["photo as albedo (floor)"].append(truth.photo.astype(np.float64) / 255.0)
         scene_mask = truth.skin & covered
         mask = scene_mask if mask is None else mask & scene_mask
+    if mask is None or len(albedos["photo as albedo (floor)"]) < 2:
+        return {"environments": [spec.light.to_json() for spec in plan.consistency], "failures": failures,
+                "scored_pixels": 0, "rows": {}}
     result = {name: scoring.lighting_consistency(values, mask) for name, values in albedos.items()}
-    return {"environments": [spec.light.to_json() for spec in plan.consistency], "scored_pixels": int(mask.sum()),
-            "rows": result}
+    return {"environments": [spec.light.to_json() for spec in plan.consistency], "failures": failures,
+            "scored_pixels": int(mask.sum()), "rows": result}
