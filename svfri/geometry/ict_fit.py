@@ -34,18 +34,25 @@ Energy (Blanz & Vetter 1999's MAP fit with a Gaussian identity prior, here to sp
   2-D Gaussian residual's norm is ``1.1774 sigma``; the floor stops a near-perfect fit from down-weighting
   ordinary noise). ``r_i = |H0_i (q_i - s R X_i - t')|`` (``H0`` without the contour weight).
 
-Minimised by alternation (each step lowers its part of ``E``):
+Minimised by iteratively reweighted Gauss-Newton:
 
 1. pose init: weighted similarity (Umeyama 1991, "Least-squares estimation of transformation parameters
-   between two point patterns", IEEE PAMI 13(4)) of the mean shape ``M`` onto ``q``;
-2. shape: with the pose fixed ``E`` is a linear least-squares problem in ``(a, b)``, solved exactly with the
-   bounds ``0 <= b <= 1`` (a box-constrained quadratic on the normal equations, the prior added to them,
-   solved by an active-set method, :func:`_bounded_quadratic`);
-3. pose: with the shape fixed, :data:`POSE_STEPS` Gauss-Newton steps on ``(log s, R, t')`` of the anisotropic
-   data term (Umeyama's closed form does not take ``H_i``); the ``1 / s^2`` factor is held fixed within the
-   step (an approximation: it changes ``s`` by far less than the noise);
-4. robust weights from the new residuals; repeat 2-4 until the 468 model points move less than
-   :data:`CONVERGENCE_CM` or :data:`MAX_ITERATIONS`.
+   between two point patterns", IEEE PAMI 13(4)) of the mean shape ``M`` onto ``q`` (``H_i`` ignored, the oval
+   points at :data:`CONTOUR_WEIGHT`);
+2. robust weights ``w_i`` from the current residuals (the first :data:`REWEIGHT_ITERATIONS` steps, then frozen);
+3. one **joint** Gauss-Newton step on the pose ``(log s, omega, t')`` (``R <- exp([omega]_x) R``) and the shape
+   ``(a, b)``: the residual is exactly linear in ``(a, b)`` and linearised in the pose; the step's normal
+   equations (prior added) are a box-constrained quadratic (``0 <= b <= 1``), solved exactly by an active-set
+   method (:func:`_bounded_quadratic`). Joint rather than alternating (shape with the pose fixed, then
+   Procrustes on the shape): the camera scale and the identity's size modes are strongly coupled, and the
+   alternation zig-zags (measured: still moving vertices by 4 mm after 12 rounds on the sample photo; the
+   joint step converges in 3-7). The ``1 / (s sigma)^2`` factor is held at the current ``s`` within a step;
+4. repeat 2-3 until the 468 model points move less than :data:`CONVERGENCE_CM` or :data:`MAX_ITERATIONS`.
+
+**Unobservable**: under a scaled-orthographic camera the head's absolute size trades against ``s``; the prior
+resolves it towards ICT's mean size, so a synthetic head 10 % larger than the mean comes back at nearly the mean
+size with ``s`` 10 % larger (its projection right). Shape errors are therefore quoted modulo a similarity
+(tests) as well as absolute.
 
 Output: :class:`IctFit` (pose, weights, residuals in px). The camera follows svfri's convention (no rotation in
 the camera; the mesh is posed in world space): ``world = R x`` for model vertices ``x`` (cm), and
@@ -80,25 +87,28 @@ from svfri.geometry.template import FACE_OVAL, FaceTemplate, load_face_template
 __all__ = [
     "IctFit", "fit_ict_head", "IctTemplateUv", "ict_template_uv", "template_uv_statistics",
     "POINT_SIGMA_CM", "EXPRESSION_PRIOR_WEIGHT", "DEPTH_WEIGHT", "CONTOUR_WEIGHT", "HUBER_K", "TUKEY_C",
-    "HUBER_ITERATIONS", "MAX_ITERATIONS", "POSE_STEPS", "CONVERGENCE_CM", "ROBUST_SCALE_FLOOR_PX",
+    "HUBER_ITERATIONS", "MAX_ITERATIONS", "REWEIGHT_ITERATIONS", "CONVERGENCE_CM", "ROBUST_SCALE_FLOOR_PX",
     "UV_BOUNDARY_TOLERANCE_CM", "UV_MAX_DISTANCE_CM", "OUTER_EYE_CORNERS",
 ]
 
 # --- fit constants (measured reasons in the comments; numbers from the sweeps in benchmarks/bench_ict_fit.py) ----
 #: Per-coordinate noise (cm) of a Face Mesh point against its ICT correspondence: sets the data term's weight
-#: against the N(0, 1) identity prior. Measured: the fitted x/y residual rms on the two sample photos is
-#: 0.14-0.17 cm (after the fit, ordinary points); the correspondence itself is 2-5 mm accurate between
-#: landmarks (models/ict_head.md). 0.2 cm: a larger sigma leans on the prior (flatter identities), a smaller
-#: one lets the fit chase Face Mesh's own noise with identity modes.
-POINT_SIGMA_CM = 0.2
+#: against the N(0, 1) identity prior. Measured (the two sample photos, sigma swept 0.1 / 0.2 / 0.4): with 0.1
+#: the fit is self-consistent -- the fitted identity's norm |a| is 8.1 / 7.4, the prior's expectation
+#: sqrt(K = 60) = 7.7, and the residual per coordinate is 0.085-0.09 cm; 0.2 / 0.4 over-shrink the identity
+#: (|a| 4.6 / 2.5) and raise the residual 9 % / 25 %. On synthetic faces 0.1-0.2 recover the shape equally.
+POINT_SIGMA_CM = 0.1
 #: Weight of ``|b|^2`` (expression weights, bounded in [0, 1]); small: it only breaks ties between identity
-#: and expression modes (both can open the jaw or widen the mouth) towards "neutral". Measured on the
-#: synthetic recovery: 0.1-3 give the same shape error (< 0.1 mm apart); 30 starts to bias true expressions.
-EXPRESSION_PRIOR_WEIGHT = 1.0
-#: Depth's information relative to x/y (variance ratio): sigma_depth = sigma / sqrt(0.1) ~ 3.2 sigma.
-#: Face Mesh regresses depth from one view; measured on the sample photos, the depth residual after a fit on
-#: x/y alone is 2.5-3.5x the x/y residual.
-DEPTH_WEIGHT = 0.1
+#: and expression modes (both can widen the mouth or lift the brows) towards "neutral". Measured (sweep
+#: 0.3 / 1 / 3 / 10 / 30): the synthetic shape error moves by < 0.15 mm; on the photos the summed expression
+#: weight falls from 8.0 / 11.6 (at 1) to 7.2 / 9.2 (at 3) for +0.01-0.02 px residual, and to 4.5 / 5.8 at 30
+#: for +0.1 px: 3 damps the spurious small activations without refusing real ones.
+EXPRESSION_PRIOR_WEIGHT = 3.0
+#: Depth's information relative to x/y (variance ratio): sigma_depth = sigma / sqrt(0.05) ~ 4.5 sigma.
+#: Face Mesh regresses depth from one view. Measured: fitted on x/y alone (depth weight 1e-6), the depth
+#: residual is 4.6x (astronaut) and 4.3x (obama_2012) the per-coordinate x/y residual (ratio of variances
+#: 0.047 / 0.054).
+DEPTH_WEIGHT = 0.05
 #: Weight of a face-oval point's normal (point-to-line) residual, relative to an ordinary point. The oval is a
 #: silhouette estimate (module docstring); 0.5: it still fixes the face's width and chin height (which nothing
 #: else observes) without letting 36 uncertain points dominate 432 others.
@@ -109,12 +119,16 @@ HUBER_K = 1.345
 TUKEY_C = 4.685
 #: Iterations that use Huber before Tukey's redescending weights take over.
 HUBER_ITERATIONS = 2
-#: Alternation limit and stop criterion (largest move of the 468 model points between iterations, cm).
-#: Measured: the synthetic fits stop after 5-8 iterations; real photos 6-10.
-MAX_ITERATIONS = 12
-CONVERGENCE_CM = 0.005
-#: Gauss-Newton pose steps per alternation (the pose converges quadratically; 2 leave < 1e-4 px).
-POSE_STEPS = 2
+#: Gauss-Newton iteration limit and stop criterion (largest move of the 468 model points in one step, cm).
+#: Robust weights are re-estimated in the first REWEIGHT_ITERATIONS steps only, then frozen so the last steps
+#: converge (Tukey weights flipping points in and out otherwise keep moving the shape by ~2 mm on obama_2012).
+#: Measured: synthetic fits stop after 3-4 steps, the sample photos after 5-7.
+MAX_ITERATIONS = 10
+REWEIGHT_ITERATIONS = 5
+CONVERGENCE_CM = 0.01
+#: Levenberg damping on the pose part of the Gauss-Newton normal equations (their scale: (px / (s sigma))^2
+#: summed over 468 points, ~1e5): only guards a singular step, changes none measurably.
+_POSE_DAMPING = 1e-6
 #: Floor on the robust scale (px): below it, residuals are ordinary noise (Face Mesh's own jitter is ~0.5 px on
 #: a 512-px work image) and must not be down-weighted.
 ROBUST_SCALE_FLOOR_PX = 0.5
@@ -384,40 +398,40 @@ def fit_ict_head(points: np.ndarray, head: IctHead | None = None, *, identity_co
     for iteration in range(MAX_ITERATIONS):
         iterations = iteration + 1
         residual = target - scale * shape @ rotation.T - translation
-        if robust:
+        if robust and iteration < REWEIGHT_ITERATIONS:
             norms = np.linalg.norm(np.einsum("nab,nb->na", h0, residual), axis=1)
             robust_weights = _robust_weights(norms, iteration)
         halves = h0 * np.sqrt(class_weight * robust_weights)[:, None, None]          # H_i [468, 3, 3]
 
-        # -- shape: linear least squares in (a, b), bounds on b (the prior as extra rows) -----------------------
-        local = (target - translation) / scale                                      # cm, world axes
-        operator = np.einsum("nab,bc->nac", halves, rotation)                       # H_i R
-        design = np.einsum("nac,mnc->nam", operator, modes).reshape(468 * 3, -1) / point_sigma_cm
-        rhs = np.einsum("nab,nb->na", halves, local - mean @ rotation.T).ravel() / point_sigma_cm
-        normal = design.T @ design + prior_rows.T @ prior_rows
-        coefficients = _bounded_quadratic(normal, design.T @ rhs, lower, upper, coefficients)
+        # -- joint Gauss-Newton step on (log s, omega, t') and (a, b): the pose linearised at the current
+        # estimate, the shape exactly linear; the bounds on b kept (box-constrained quadratic). A joint step, not
+        # an alternation: camera scale and the identity's size modes are strongly coupled, and alternating
+        # between them zig-zags (measured: alternation still moved vertices 4 mm after 12 iterations).
+        posed = scale * shape @ rotation.T                                          # Y_i, px
+        residual = target - posed - translation                                     # r0
+        pose_jacobian = np.concatenate([posed[:, :, None], -_skew(posed), np.tile(np.eye(3), (468, 1, 1))],
+                                       axis=2)                                      # d(sRX + t')/d(log s, w, t')
+        shape_jacobian = scale * np.einsum("bc,mnc->nbm", rotation, modes)         # s R B_i [468, 3, m]
+        jacobian = np.concatenate([pose_jacobian, shape_jacobian], axis=2) / (scale * point_sigma_cm)
+        design = np.einsum("nab,nbp->nap", halves, jacobian).reshape(468 * 3, -1)
+        rhs = (np.einsum("nab,nb->na", halves, residual).ravel() / (scale * point_sigma_cm)
+               + design[:, 7:] @ coefficients)
+        normal = design.T @ design
+        normal[7:, 7:] += prior_rows.T @ prior_rows
+        normal[:7, :7] += _POSE_DAMPING * np.eye(7)
+        step = _bounded_quadratic(normal, design.T @ rhs, np.r_[np.full(7, -np.inf), lower],
+                                  np.r_[np.full(7, np.inf), upper], np.r_[np.zeros(7), coefficients])
+        scale *= float(np.exp(step[0]))
+        rotation = _rodrigues(step[1:4]) @ rotation
+        translation = translation + step[4:7]
+        coefficients = step[7:]
         new_shape = mean + (coefficients @ flat_modes).reshape(468, 3)
         moved = float(np.abs(new_shape - shape).max())
         shape = new_shape
-
-        # -- pose: Gauss-Newton on (log s, omega, t') of sum |H_i (q_i - s R X_i - t')|^2 ------------------------
-        for _ in range(POSE_STEPS):
-            posed = scale * shape @ rotation.T
-            residual = target - posed - translation
-            jacobian = np.concatenate([-posed[:, :, None], _skew(posed), -np.tile(np.eye(3), (468, 1, 1))], axis=2)
-            weighted_j = np.einsum("nab,nbp->nap", halves, jacobian).reshape(468 * 3, 7)
-            weighted_r = np.einsum("nab,nb->na", halves, residual).ravel()
-            step = np.linalg.solve(weighted_j.T @ weighted_j, -weighted_j.T @ weighted_r)
-            scale *= float(np.exp(step[0]))
-            rotation = _rodrigues(step[1:4]) @ rotation
-            translation = translation + step[4:]
-        if moved < CONVERGENCE_CM and iteration >= HUBER_ITERATIONS:
+        if moved < CONVERGENCE_CM and iteration >= HUBER_ITERATIONS + 1:
             break
 
     residual = target - scale * shape @ rotation.T - translation
-    if robust:
-        norms = np.linalg.norm(np.einsum("nab,nb->na", h0, residual), axis=1)
-        robust_weights = _robust_weights(norms, MAX_ITERATIONS)
     identity = np.zeros(full_identity)
     identity[:k] = coefficients[:k]
     fit_seconds = time.perf_counter() - clock
