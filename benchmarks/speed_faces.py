@@ -14,11 +14,14 @@ group of runs: on a shared or slower machine the ratios move much less than the 
 * **Batch** (:func:`batch`): ``svfri fit`` on all three sizes in one process; seconds per photo = wall / 3.
 * **Dask** (``--dask``): the same batch through ``--workers 1`` and ``--workers 2`` (a local Dask cluster).
 
-``--root DIR`` times another checkout of svfri (e.g. a ``git worktree`` of an older commit) with the same photos,
-for before/after tables. Results go to ``--json`` (one file per label); ``--table A.json B.json`` prints the
+``--root DIR`` times another checkout of svfri (e.g. a ``git worktree`` of an older commit) with the same photos;
+``--compare BEFORE AFTER`` times two checkouts interleaved (each repeat runs one, then the other), which is what
+the before/after tables use: on a shared machine the load drifts between runs taken minutes apart. Results go to ``--json`` (one file per label); ``--table A.json B.json`` prints the
 before/after markdown table of README's "Speed".
 
-Command used for README: ``python benchmarks/speed_faces.py --label after --json docs/benchmarks/speed_after.json``.
+Command used for README (``BEFORE`` a ``git worktree`` of the commit before the speed work)::
+
+    python benchmarks/speed_faces.py --compare BEFORE . --batch-repeats 2 --dask --json docs/benchmarks/speed
 """
 
 from __future__ import annotations
@@ -160,6 +163,49 @@ def measure(root: Path, label: str, repeats: int, extra: list[str], *, dask: boo
     return result
 
 
+def compare(before_root: Path, after_root: Path, repeats: int, batch_repeats: int, extra: list[str], *,
+            dask: bool) -> tuple[dict, dict]:
+    """Before and after interleaved: each repeat of each measurement runs the ``before`` checkout, then the
+    ``after`` one, with the reference workload timed between, so both see the same machine load. Returns two
+    results of :func:`measure`'s form (each with the references taken during its own runs' repeats)."""
+    work = Path(tempfile.mkdtemp(prefix="svfri_compare_"))
+    photos = face_variants(REPO / "out" / "face_variants")
+    results = {label: {"label": label, "root": str(root), "repeats": repeats, "extra_args": extra, "references": [],
+                       "single": {}, "batch": [], "dask": {}, "interleaved": True}
+               for label, root in (("before", before_root), ("after", after_root))}
+    roots = {"before": before_root, "after": after_root}
+    for size, photo in photos.items():
+        runs = {"before": [], "after": []}
+        for i in range(repeats):
+            for label in ("before", "after"):
+                reference = time_reference()
+                results[label]["references"].append(reference)
+                runs[label].append(whole_process(roots[label], photo, work / f"{label}_s{size}_{i}", extra))
+                print(f"face {size} px, {label}: {runs[label][-1]['wall']:.1f} s (reference {reference:.3f} s), "
+                      f"PSNR {runs[label][-1]['metrics'].get('psnr_db')}", flush=True)
+        for label in ("before", "after"):
+            results[label]["single"][str(size)] = {
+                "wall": [r["wall"] for r in runs[label]], "rss_mib": [r["rss_mib"] for r in runs[label]],
+                "timings": {key: _median([r["timings"].get(key) for r in runs[label]]) for key in STAGE_KEYS},
+                "psnr_db": [r["metrics"].get("psnr_db") for r in runs[label]],
+                "psnr_whole_face_db": [r["whole_face"].get("psnr_db") for r in runs[label]],
+                "mask_pixels": runs[label][0]["metrics"].get("mask_pixels")}
+    for i in range(batch_repeats):
+        for label in ("before", "after"):
+            results[label]["references"].append(time_reference())
+            results[label]["batch"].append(batch(roots[label], list(photos.values()), work / f"{label}_b{i}", extra))
+            print(f"batch of 3, {label}: {results[label]['batch'][-1]['wall']:.1f} s", flush=True)
+    if dask:
+        for i in range(batch_repeats):
+            for workers in (1, 2):
+                results["after"]["references"].append(time_reference())
+                run = batch(after_root, list(photos.values()), work / f"dask{workers}_{i}",
+                            extra + ["--workers", str(workers)])
+                results["after"]["dask"].setdefault(str(workers), []).append(run)
+                print(f"Dask --workers {workers}: {run['wall']:.1f} s", flush=True)
+    return results["before"], results["after"]
+
+
 def table(before: dict, after: dict) -> str:
     """Before/after markdown table: seconds (median) and ratios to each run's median reference workload."""
     ref_b, ref_a = statistics.median(before["references"]), statistics.median(after["references"])
@@ -205,12 +251,25 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-single", action="store_true", help="batch (and Dask) rows only")
     parser.add_argument("--table", type=Path, nargs=2, metavar=("BEFORE", "AFTER"), default=None,
                         help="print the before/after table of two --json files and exit")
+    parser.add_argument("--compare", type=Path, nargs=2, metavar=("BEFORE_ROOT", "AFTER_ROOT"), default=None,
+                        help="time two checkouts interleaved; --json names the folder for before.json/after.json")
+    parser.add_argument("--batch-repeats", type=int, default=None, help="repeats of the batch rows (default --repeats)")
     parser.add_argument("extra", nargs="*", help="extra `svfri fit` options (after --)")
     args = parser.parse_args(argv)
     if args.table:
         print(table(*(json.loads(p.read_text()) for p in args.table)))
         return 0
     started = time.perf_counter()
+    if args.compare:
+        before, after = compare(args.compare[0].resolve(), args.compare[1].resolve(), args.repeats,
+                                args.batch_repeats or args.repeats, args.extra, dask=args.dask)
+        folder = args.json or REPO / "out" / "bench"
+        folder.mkdir(parents=True, exist_ok=True)
+        for result in (before, after):
+            result["seconds"] = time.perf_counter() - started
+            (folder / f"{result['label']}.json").write_text(json.dumps(result, indent=1) + "\n")
+        print(table(before, after))
+        return 0
     result = measure(args.root.resolve(), args.label, args.repeats, args.extra, dask=args.dask,
                      skip_single=args.skip_single)
     result["seconds"] = time.perf_counter() - started
