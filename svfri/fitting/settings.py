@@ -65,7 +65,12 @@ class RefineSettings:
       jit: compile the step with XLA (speed only: the same loss; its element-wise work over the map fuses).
     """
 
-    steps: int = 60
+    #: Off by default: chosen on the path-traced *tuning* scenes (``python -m benchmarks.pathtraced --plan tuning
+    #: --limit 6 --no-ablations --no-consistency``, docs/benchmarks/pathtraced_tuning.md), 60 steps against none
+    #: lowered albedo PSNR 22.30 -> 22.18 dB (28.65 -> 28.15 dB after the best grey scale) and doubled the shading
+    #: leak (0.06 -> 0.12): it matches the photo by painting shading into the albedo. ``--refine-steps 60`` turns
+    #: it on for a closer reconstruction.
+    steps: int = 0
     learning_rate: float = 0.05
     prior_weight: float = 3e-2
     smooth_weight: float = 3e-1
