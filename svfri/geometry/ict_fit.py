@@ -49,10 +49,10 @@ Minimised by iteratively reweighted Gauss-Newton:
    joint step converges in 3-7). The ``1 / (s sigma)^2`` factor is held at the current ``s`` within a step;
 4. repeat 2-3 until the 468 model points move less than :data:`CONVERGENCE_CM` or :data:`MAX_ITERATIONS`.
 
-**Unobservable**: under a scaled-orthographic camera the head's absolute size trades against ``s``; the prior
-resolves it towards ICT's mean size, so a synthetic head 10 % larger than the mean comes back at nearly the mean
-size with ``s`` 10 % larger (its projection right). Shape errors are therefore quoted modulo a similarity
-(tests) as well as absolute.
+**Weakly observable**: under a scaled-orthographic camera the head's absolute size trades against ``s``; only
+the face's proportions (which the identity modes tie to size) and the prior decide it. Measured on 6 synthetic
+faces: ``s`` within 2.4 % (absolute vertex rms 0.9-2.2 mm, 0.6-1.7 mm after a similarity alignment); shape errors
+are quoted both ways in the tests.
 
 Output: :class:`IctFit` (pose, weights, residuals in px). The camera follows svfri's convention (no rotation in
 the camera; the mesh is posed in world space): ``world = R x`` for model vertices ``x`` (cm), and
@@ -143,9 +143,10 @@ _MIN_EYE_DISTANCE_PX = 1.0
 #: A vertex whose closest template point is on the disc's boundary counts as inside only this close (cm): the
 #: boundary itself lies on the ICT surface (the 468 points are on it), so a vertex 1 mm off it is outside.
 UV_BOUNDARY_TOLERANCE_CM = 0.1
-#: Farther than this from the template surface (cm) a vertex gets no UV (deep nostril and inner-lip vertices:
-#: the template covers the mouth opening with flat triangles). Measured: 99 % of the covered face vertices are
-#: within 0.35 cm; the inner lips reach 0.8 cm.
+#: Farther than this from the template surface (cm) a vertex gets no UV: the nasal cavity and the mouth's inside
+#: (the template covers the mouth opening with flat triangles). Measured on the mapped vertices: median 0.036 cm,
+#: p99 0.84 cm (inner lips rolling into the mouth, nostril rims); the 14 front-seen vertices it leaves out near
+#: the nose are the septum's walls inside the nostrils (1.0-1.5 cm deep).
 UV_MAX_DISTANCE_CM = 1.0
 #: Template triangles searched per vertex (nearest by centroid; the template's triangles are ~1 cm).
 _UV_CANDIDATE_TRIANGLES = 24
@@ -437,7 +438,7 @@ def fit_ict_head(points: np.ndarray, head: IctHead | None = None, *, identity_co
     fit_seconds = time.perf_counter() - clock
     return IctFit(
         scale=float(scale), rotation=rotation, translation=translation * np.array([1.0, -1.0, 1.0]),
-        identity=identity, expression=np.clip(coefficients[k:], 0.0, 1.0),
+        identity=identity, expression=coefficients[k:].copy(),
         residuals=np.linalg.norm(residual[:, :2], axis=1), depth_residuals=residual[:, 2],
         robust_weights=robust_weights, contour=contour, iterations=iterations,
         timings={"basis": basis_seconds, "fit": fit_seconds})
@@ -553,7 +554,7 @@ def _cached_template_uv(head: IctHead, template: FaceTemplate) -> IctTemplateUv:
 
 def ict_template_uv(head: IctHead | None = None, template: FaceTemplate | None = None) -> IctTemplateUv:
     """svfri template UVs for ICT's face render vertices (module docstring); computed once per (head, template)
-    and cached (about 0.3 s on 2 shared cores, so no precomputed file)."""
+    and cached (0.6 s on 2 shared, loaded cores, so no precomputed file)."""
     return _cached_template_uv(head or load_ict_head(), template or load_face_template())
 
 
