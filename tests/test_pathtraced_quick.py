@@ -16,7 +16,8 @@ if importlib.util.find_spec("mitsuba") is None:
     pytest.skip("the path-traced benchmark needs the `bench` extra: pip install -e '.[bench]'", allow_module_level=True)
 
 REPO = Path(__file__).resolve().parents[1]
-EXPECTED_ROWS = ["photo as albedo (floor)", "training-mean albedo", "networks alone", "latent fit", "default fit"]
+EXPECTED_ROWS = ["photo as albedo (floor)", "training-mean albedo", "networks alone", "default fit",
+                 "default + detail refinement"]
 
 
 def test_quick_benchmark_writes_every_row(tmp_path):

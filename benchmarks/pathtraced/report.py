@@ -88,7 +88,7 @@ def write_report(results: dict, out: Path, stem: str, *, command: str, stamp: di
     scene_kind = "tuning" if results.get("plan") == "tuning" else "held-out"
     lines += [f"Command: `{command}` ({seconds / 60:.1f} min on this machine; Mitsuba variant `{results['variant']}`; "
               f"{len(results['scenes'])} {scene_kind} scenes, fit {results['steps']} latent + "
-              f"{results['refine_steps']} refinement steps).", "",
+              f"{results['refine_steps']} detail-refinement steps where that row says so).", "",
               "Ground truth: ICT-FaceKit heads with procedural skin (types I–VI), eyes, teeth, a hair cap and "
               "clothed shoulders, path-traced by Mitsuba 3 under HDR maps (the 4 held-out ones for the report plan, "
               "training maps for the tuning plan; visible behind the head; every third scene adds a small key light "
@@ -117,10 +117,10 @@ def write_report(results: dict, out: Path, stem: str, *, command: str, stamp: di
              + [f"{summary['per_skin_type'][t][row]:.1f}" for row in main_rows] for t in types]
     lines += [markdown_table(header, table), ""]
     if results["ablation_rows"]:
-        lines += ["## Ablations (of the latent fit)", ""]
+        lines += ["## Ablations (of the default fit)", ""]
         header = ["row"] + [title for _, title, _ in FIGURES[:7]]
         table = [[row] + [_fmt(summary["rows"][row][key], pattern) for key, _, pattern in FIGURES[:7]]
-                 for row in ["latent fit"] + results["ablation_rows"]]
+                 for row in ["default fit"] + results["ablation_rows"]]
         lines += [markdown_table(header, table), ""]
     if results.get("consistency") and results["consistency"]["rows"]:
         c = results["consistency"]
