@@ -7,6 +7,10 @@ in the same run (ratios compare across loaded machines, seconds only within one 
 468-point residual (px and as a fraction of the outer-eye-corner distance) and, with ``--overlays``, writes
 ``docs/images/ict_fit_<photo>.png``: the fitted ICT face (front-facing triangles' edges, green), its 68 landmarks
 (red) and Face Mesh's points (blue dots) over the work image.
+
+The fit's dense algebra is small (``1404 x 120`` products, ``120``-square solves), so BLAS threads mostly
+synchronise: on the shared 2-core machine (load ~6) the medians were 200-560 ms with the default threads and
+40-50 ms with ``OPENBLAS_NUM_THREADS=1`` (same photos, same run of the day); compare runs at equal settings.
 """
 
 from __future__ import annotations

@@ -57,7 +57,10 @@ are quoted both ways in the tests.
 Output: :class:`IctFit` (pose, weights, residuals in px). The camera follows svfri's convention (no rotation in
 the camera; the mesh is posed in world space): ``world = R x`` for model vertices ``x`` (cm), and
 ``world_to_pixel = [[s, 0, 0, t_u], [0, -s, 0, t_v], [0, 0, 0, 1]]``; ``(t_u, t_v, t_d)`` is where ICT's origin
-lands (pixels, depth in pixel units).
+lands (pixels, depth in pixel units). Differences to :func:`svfri.geometry.camera.camera_from_mesh_points`:
+the world origin is ICT's (inside the head), not the points' centroid, and world units are the *fitted* head's
+centimetres (its outer eye corners are wherever the identity puts them, ~8.9 cm on ICT's mean), not a mesh
+rescaled so that they are :data:`svfri.conventions.OUTER_EYE_CORNER_DISTANCE_CM` apart.
 
 Template UVs on the ICT face (:func:`ict_template_uv`)
 -----------------------------------------------------
