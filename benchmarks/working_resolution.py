@@ -47,12 +47,14 @@ CONFIGS = {
 }
 
 
-def run(photos: list[tuple[str, Path]], configs: list[str]) -> dict:
+def run(photos: list[tuple[str, Path]], configs: list[str], refine_steps: int | None = None) -> dict:
     from benchmarks.speed import cli_settings
     from benchmarks.speed_faces import inlier_metrics
     from svfri.pipeline.fit_job import run_fit
 
     base = cli_settings()
+    if refine_steps is not None:
+        base = dataclasses.replace(base, refine=dataclasses.replace(base.refine, steps=refine_steps))
     work = Path(tempfile.mkdtemp(prefix="svfri_workres_"))
     references = [time_reference()]
     rows = []
@@ -87,7 +89,7 @@ def table(result: dict) -> str:
         working = r.get("working") or {}
         rows.append([r["photo"], r["config"], working.get("factor", ""), working.get("pixels", ""),
                      f"{r['psnr_db']:.2f}", delta, f"{r['ssim']:.3f}", f"{r['per_step']:.3f}",
-                     f"{r['per_step'] / reference:.2f}", f"{r['refine']:.2f}", f"{r['wall']:.1f}"])
+                     f"{r['per_step'] / reference:.2f}", f"{r['refine'] or 0:.2f}", f"{r['wall']:.1f}"])
     header = ["photo", "setting", "factor", "working pixels", "face-mask PSNR dB", "Δ vs paper step", "SSIM",
               "s / latent step", "step ÷ reference", "refine s", "run_fit s"]
     return markdown_table(header, rows) + f"\n\nreference workload {reference:.3f} s (median of the run)"
@@ -97,6 +99,8 @@ def main(argv=None) -> int:
     from benchmarks.speed_faces import face_variants
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--refine-steps", type=int, default=None, help="override the refinement steps (0 = the "
+                        "latent fit alone)")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--photos", nargs="+", default=None, help="subset of labels")
     parser.add_argument("--json", type=Path, default=None)
@@ -110,7 +114,8 @@ def main(argv=None) -> int:
     photos += [(name, REPO / "samples" / name) for name in PORTRAITS]
     if args.photos:
         photos = [p for p in photos if p[0] in args.photos]
-    result = run(photos, args.configs)
+    result = run(photos, args.configs, args.refine_steps)
+    result["refine_steps"] = args.refine_steps
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1) + "\n")
