@@ -25,7 +25,6 @@ import numpy as np
 from svfri.fitting.optimise import FitSettings, LatentFitter
 from svfri.math.sh import SH_BAND_OF_COEFFICIENT, sh_basis_np
 from svfri.render.gbuffer import GBuffer
-from svfri.render.shading import shade
 
 __all__ = ["HEMISPHERE_BAND_FACTORS", "hemisphere_visibility_sh", "without_self_occlusion", "zero_specular",
            "NoSpecularFitter", "Ablation", "ABLATIONS"]
@@ -57,18 +56,15 @@ def zero_specular(maps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 class NoSpecularFitter(LatentFitter):
-    """:class:`LatentFitter` whose render uses a zero specular map.
+    """:class:`LatentFitter` whose render (and every step) uses a zero specular map.
 
-    The map is multiplied by 0 rather than replaced, so the specular code's gradient is an exact zero (Adam then
-    leaves it where it is) instead of ``None``, which the fitter's update does not accept.
+    The decoded map is multiplied by 0 rather than replaced, so a moving specular code gets an exact zero gradient
+    (Adam then leaves it where it is) instead of ``None``, which the fitter's update does not accept.
     """
 
-    def _render(self, gb, skips, textures):
-        maps = self.networks.decode(self.latents, skips, textures, enhance=self.settings.enhance, training=False)
-        maps = {**maps, "specular": maps["specular"] * 0.0}
-        shaded = shade(gb, albedo_srgb_map=maps["albedo"][0], specular_map=maps["specular"][0],
-                       normal_map=maps["normal"][0], light_sh=self.light, roughness=self.settings.roughness)
-        return maps, shaded["radiance"]
+    def _decode(self, skips, textures, held):
+        maps = super()._decode(skips, textures, held)
+        return {**maps, "specular": maps["specular"] * 0.0}
 
 
 @dataclasses.dataclass(frozen=True)
