@@ -598,37 +598,11 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> tuple[float,
 
 def closest_points_on_triangles(points: np.ndarray, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray
                                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Closest points on triangles (Ericson, *Real-Time Collision Detection*, 5.1.5), vectorised over
-    ``[..., 3]``; returns the points and their barycentric coordinates ``[..., 3]``."""
-    ab, ac, ap = p1 - p0, p2 - p0, points - p0
-    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
-    bp = points - p1
-    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
-    cp = points - p2
-    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
-    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denominator = va + vb + vc
-        v_in, w_in = vb / denominator, vc / denominator
-        v_ab = d1 / (d1 - d3)
-        w_ac = d2 / (d2 - d6)
-        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-    bary = np.stack([1 - v_in - w_in, v_in, w_in], axis=-1)
-    cases = [
-        ((d1 <= 0) & (d2 <= 0), [1.0, 0.0, 0.0]),
-        ((d3 >= 0) & (d4 <= d3), [0.0, 1.0, 0.0]),
-        ((d6 >= 0) & (d5 <= d6), [0.0, 0.0, 1.0]),
-    ]
-    edge_ab = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
-    edge_ac = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
-    edge_bc = (va <= 0) & ((d4 - d3) >= 0) & ((d5 - d6) >= 0)
-    result = bary.copy()
-    result = np.where(edge_bc[..., None], np.stack([np.zeros_like(w_bc), 1 - w_bc, w_bc], -1), result)
-    result = np.where(edge_ac[..., None], np.stack([1 - w_ac, np.zeros_like(w_ac), w_ac], -1), result)
-    result = np.where(edge_ab[..., None], np.stack([1 - v_ab, v_ab, np.zeros_like(v_ab)], -1), result)
-    for condition, corner in reversed(cases):
-        result = np.where(condition[..., None], np.asarray(corner), result)
-    result = np.nan_to_num(result, nan=1.0 / 3.0)
+    """Closest points on triangles and their barycentric coordinates ``[..., 3]``
+    (:func:`svfri.geometry.mesh_ops.closest_point_barycentrics`)."""
+    from svfri.geometry import mesh_ops
+
+    result = mesh_ops.closest_point_barycentrics(points, p0, p1, p2)
     closest = result[..., :1] * p0 + result[..., 1:2] * p1 + result[..., 2:] * p2
     return closest, result
 

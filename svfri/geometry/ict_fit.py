@@ -84,6 +84,7 @@ import numpy as np
 import scipy.linalg
 import scipy.spatial
 
+from svfri.geometry import mesh_ops
 from svfri.geometry.ict_head import IctHead, load_ict_head
 from svfri.geometry.template import FACE_OVAL, FaceTemplate, load_face_template
 
@@ -476,34 +477,6 @@ class IctTemplateUv:
     barycentric: np.ndarray
 
 
-def _closest_points_on_triangles(points: np.ndarray, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
-    """Barycentric coordinates ``[..., 3]`` of the closest points on triangles (Ericson, *Real-Time Collision
-    Detection*, 2005, 5.1.5), vectorised over ``[..., 3]``."""
-    ab, ac, ap = p1 - p0, p2 - p0, points - p0
-    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
-    bp = points - p1
-    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
-    cp = points - p2
-    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
-    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        denominator = va + vb + vc
-        v_in, w_in = vb / denominator, vc / denominator
-        v_ab = d1 / (d1 - d3)
-        w_ac = d2 / (d2 - d6)
-        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-    result = np.stack([1 - v_in - w_in, v_in, w_in], axis=-1)
-    zero = np.zeros_like(d1)
-    result = np.where(((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0))[..., None],
-                      np.stack([zero, 1 - w_bc, w_bc], -1), result)
-    result = np.where(((vb <= 0) & (d2 >= 0) & (d6 <= 0))[..., None], np.stack([1 - w_ac, zero, w_ac], -1), result)
-    result = np.where(((vc <= 0) & (d1 >= 0) & (d3 <= 0))[..., None], np.stack([1 - v_ab, v_ab, zero], -1), result)
-    for condition, corner in (((d6 >= 0) & (d5 <= d6), (0.0, 0.0, 1.0)), ((d3 >= 0) & (d4 <= d3), (0.0, 1.0, 0.0)),
-                              ((d1 <= 0) & (d2 <= 0), (1.0, 0.0, 0.0))):
-        result = np.where(condition[..., None], np.asarray(corner), result)
-    return np.nan_to_num(result, nan=1.0 / 3.0)
-
-
 def _boundary_edges(faces: np.ndarray) -> set[tuple[int, int]]:
     edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
     unique, counts = np.unique(edges, axis=0, return_counts=True)
@@ -518,7 +491,7 @@ def _template_uv(head: IctHead, template: FaceTemplate) -> IctTemplateUv:
     tree = scipy.spatial.cKDTree(triangles.mean(axis=1))
     _, candidates = tree.query(query, k=min(_UV_CANDIDATE_TRIANGLES, len(template.faces)))
     p = triangles[candidates]                                                       # [n, C, 3, 3]
-    bary = _closest_points_on_triangles(query[:, None, :], p[..., 0, :], p[..., 1, :], p[..., 2, :])
+    bary = mesh_ops.closest_point_barycentrics(query[:, None, :], p[..., 0, :], p[..., 1, :], p[..., 2, :])
     closest = np.einsum("ncj,ncjd->ncd", bary, p)
     distance = np.linalg.norm(closest - query[:, None, :], axis=-1)
     best = np.argmin(distance, axis=1)

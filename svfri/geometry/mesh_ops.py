@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = [
+__all__ = ["closest_point_barycentrics", 
     "DEGENERATE_LENGTH", "NORMAL_WEIGHTINGS", "face_normals", "vertex_normals", "vertex_tangents",
 ]
 
@@ -146,3 +146,33 @@ def vertex_tangents(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, nor
     handedness = np.where(np.sum(np.cross(normals, tangent) * sum_dt, axis=-1) < 0.0, -1.0, 1.0)
     handedness[~valid] = 1.0
     return np.concatenate([tangent, handedness[:, None]], axis=-1)
+
+
+def closest_point_barycentrics(points: np.ndarray, p0: np.ndarray, p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
+    """Barycentric coordinates ``[..., 3]`` of the closest point on triangle ``(p0, p1, p2)`` to each point (Ericson,
+    *Real-Time Collision Detection*, 2005, 5.1.5: Voronoi regions of the vertices, then the edges, then the
+    interior), vectorised over ``[..., 3]`` arrays that broadcast; a degenerate triangle gives ``1/3`` each.
+    The closest point itself is ``b0 p0 + b1 p1 + b2 p2``."""
+    ab, ac, ap = p1 - p0, p2 - p0, points - p0
+    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
+    bp = points - p1
+    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
+    cp = points - p2
+    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        denominator = va + vb + vc
+        v_in, w_in = vb / denominator, vc / denominator
+        v_ab = d1 / (d1 - d3)
+        w_ac = d2 / (d2 - d6)
+        w_bc = (d4 - d3) / ((d4 - d3) + (d5 - d6))
+    result = np.stack([1 - v_in - w_in, v_in, w_in], axis=-1)
+    zero = np.zeros_like(d1)
+    result = np.where(((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0))[..., None],
+                      np.stack([zero, 1 - w_bc, w_bc], -1), result)
+    result = np.where(((vb <= 0) & (d2 >= 0) & (d6 <= 0))[..., None], np.stack([1 - w_ac, zero, w_ac], -1), result)
+    result = np.where(((vc <= 0) & (d1 >= 0) & (d3 <= 0))[..., None], np.stack([1 - v_ab, v_ab, zero], -1), result)
+    for condition, corner in (((d6 >= 0) & (d5 <= d6), (0.0, 0.0, 1.0)), ((d3 >= 0) & (d4 <= d3), (0.0, 1.0, 0.0)),
+                              ((d1 <= 0) & (d2 <= 0), (1.0, 0.0, 0.0))):
+        result = np.where(condition[..., None], np.asarray(corner), result)
+    return np.nan_to_num(result, nan=1.0 / 3.0)

@@ -22,7 +22,7 @@ from svfri.io.staging import FolderLock, check_writable_folder
 from svfri.pipeline.completeness import COMPLETE_MARKER, is_complete, recorded_metrics
 from svfri.pipeline.inputs import output_folders
 
-__all__ = ["BatchResult", "run_batch", "write_summary", "EXIT_ALL_FAILED", "COMPLETE_MARKER", "SUMMARY_FILES"]
+__all__ = ["BatchResult", "run_batch", "batch_exit_code", "write_summary", "EXIT_ALL_FAILED", "COMPLETE_MARKER", "SUMMARY_FILES"]
 
 #: Several photos given and every one failed.
 EXIT_ALL_FAILED = 4
@@ -131,13 +131,18 @@ def run_batch(photos: list[Path], out: Path, job: Callable[[Path, Path], dict], 
     finally:
         if lock is not None:
             lock.__exit__(None, None, None)
+    return BatchResult(rows, batch_exit_code(rows, several=several, interrupted=interrupted), interrupted=interrupted,
+                       total=len(photos))
+
+
+def batch_exit_code(rows: list[dict], *, several: bool, interrupted: bool) -> int:
+    """The batch's exit code: 130 when interrupted, 0 when nothing failed, the photo's own code for a single photo,
+    else 3 (some failed) or 4 (all failed)."""
     failed = [row for row in rows if row["status"] == "failed"]
     if interrupted:
-        code = EXIT_INTERRUPTED
-    elif not failed:
-        code = EXIT_OK
-    elif not several:
-        code = failed[0]["exit_code"]
-    else:
-        code = EXIT_ALL_FAILED if len(failed) == len(rows) else EXIT_SOME_FAILED
-    return BatchResult(rows, code, interrupted=interrupted, total=len(photos))
+        return EXIT_INTERRUPTED
+    if not failed:
+        return EXIT_OK
+    if not several:
+        return failed[0]["exit_code"]
+    return EXIT_ALL_FAILED if len(failed) == len(rows) else EXIT_SOME_FAILED

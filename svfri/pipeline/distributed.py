@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from svfri.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_SOME_FAILED, NotYetError, UsageError
-from svfri.pipeline.batch import EXIT_ALL_FAILED, BatchResult, _run_one, write_summary
+from svfri.errors import NotYetError, UsageError
+from svfri.pipeline.batch import BatchResult, _run_one, batch_exit_code, write_summary
 from svfri.pipeline.completeness import is_complete, recorded_metrics
 from svfri.pipeline.inputs import output_folders
 
@@ -230,16 +230,8 @@ def run_batch_distributed(photos: list[Path], out: Path, job: Callable[[Path, Pa
             cluster.close()
         if lock is not None:
             lock.__exit__(None, None, None)
-    failed = [row for row in finished if row["status"] == "failed"]
-    if interrupted:
-        code = EXIT_INTERRUPTED
-    elif not failed:
-        code = EXIT_OK
-    elif not several:
-        code = failed[0]["exit_code"]
-    else:
-        code = EXIT_ALL_FAILED if len(failed) == len(finished) else EXIT_SOME_FAILED
-    return BatchResult(finished, code, interrupted=interrupted, total=len(photos))
+    return BatchResult(finished, batch_exit_code(finished, several=several, interrupted=interrupted),
+                       interrupted=interrupted, total=len(photos))
 
 
 def dask_runner(*, scheduler: str | None = None, workers: int | None = None):
