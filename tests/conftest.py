@@ -26,3 +26,21 @@ SAMPLE_PHOTO = REPO / "samples" / "astronaut.png"
 @pytest.fixture(scope="session")
 def sample_photo() -> Path:
     return SAMPLE_PHOTO
+
+
+@pytest.fixture(scope="session")
+def tiny_networks(tmp_path_factory):
+    """Untrained "tiny" network weights in a folder: fast fits for tests of the pipeline, not of quality."""
+    from svfri.nets import FaceNetworks
+
+    folder = tmp_path_factory.mktemp("networks")
+    FaceNetworks("tiny").save_weights(folder)
+    return folder
+
+
+@pytest.fixture()
+def use_tiny(monkeypatch, tiny_networks):
+    """Points ``svfri fit`` at :func:`tiny_networks` for one test."""
+    from svfri.pipeline.fit_job import NETWORKS_DIR_ENV
+
+    monkeypatch.setenv(NETWORKS_DIR_ENV, str(tiny_networks))

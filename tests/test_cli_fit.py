@@ -9,7 +9,6 @@ import trimesh
 from click.testing import CliRunner
 
 from svfri.errors import EXIT_SOME_FAILED, NotYetError
-from svfri.nets import FaceNetworks
 from svfri.pipeline.fit_job import NETWORKS_DIR_ENV
 from svfri_cli.main import main
 
@@ -18,16 +17,6 @@ FIT_FILES = ("face.glb", "albedo.png", "specular.png", "normal.png", "mesh.obj",
 FIT_ARGS = ["--steps", "4", "--refine-steps", "5", "--texture-size", "128"]
 
 
-@pytest.fixture(scope="module")
-def tiny_networks(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("networks")
-    FaceNetworks("tiny").save_weights(folder)
-    return folder
-
-
-@pytest.fixture()
-def use_tiny(monkeypatch, tiny_networks):
-    monkeypatch.setenv(NETWORKS_DIR_ENV, str(tiny_networks))
 
 
 @pytest.fixture(scope="module")

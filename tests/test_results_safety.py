@@ -16,25 +16,13 @@ import svfri.pipeline.geometry_stage as geometry_stage
 from svfri.errors import EXIT_INTERRUPTED, EXIT_SOME_FAILED, OutputError
 from svfri.io import staging
 from svfri.io.staging import LOCK_PREFIX, STAGING_PREFIX, FolderLock, StagedOutput
-from svfri.nets import FaceNetworks
 from svfri.pipeline.completeness import COMPLETE_MARKER, OUTPUT_FILES, is_complete, recorded_output_set
-from svfri.pipeline.fit_job import NETWORKS_DIR_ENV
 from svfri_cli.main import main
 
 MESH_ARGS = ["--texture-size", "64", "--ray-count", "16"]
 FIT_ARGS = ["--steps", "2", "--refine-steps", "0", "--texture-size", "64", "--no-report"]
 
 
-@pytest.fixture(scope="module")
-def tiny_networks(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("networks")
-    FaceNetworks("tiny").save_weights(folder)
-    return folder
-
-
-@pytest.fixture()
-def use_tiny(monkeypatch, tiny_networks):
-    monkeypatch.setenv(NETWORKS_DIR_ENV, str(tiny_networks))
 
 
 def _photos(tmp_path, sample_photo, good=4):
