@@ -8,6 +8,7 @@ schedulers can present it as they need.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -22,7 +23,7 @@ from svfri.io.staging import FolderLock, check_writable_folder
 from svfri.pipeline.completeness import COMPLETE_MARKER, is_complete, recorded_metrics
 from svfri.pipeline.inputs import output_folders
 
-__all__ = ["BatchResult", "run_batch", "batch_exit_code", "write_summary", "EXIT_ALL_FAILED", "COMPLETE_MARKER", "SUMMARY_FILES"]
+__all__ = ["BatchResult", "run_batch", "batch_exit_code", "batch_lock", "write_summary", "EXIT_ALL_FAILED", "COMPLETE_MARKER", "SUMMARY_FILES"]
 
 #: Several photos given and every one failed.
 EXIT_ALL_FAILED = 4
@@ -76,6 +77,15 @@ def _run_one(job, photo: Path, folder: Path, debug: bool) -> dict:
                 "error": f"{photo}: internal error ({detail}); please report it (--debug shows the traceback)"}
 
 
+def batch_lock(out: Path, *, several: bool):
+    """The batch's hold on ``out``: for several photos, ``out`` is checked writable and a
+    :class:`~svfri.io.staging.FolderLock` taken for the ``with`` block; one photo's folder has its own lock."""
+    if not several:
+        return contextlib.nullcontext()
+    check_writable_folder(out)
+    return FolderLock(out)
+
+
 def run_batch(photos: list[Path], out: Path, job: Callable[[Path, Path], dict], *, output_set: str,
               skip_existing: bool = False, debug: bool = False,
               on_start: Callable[[int, int, Path], None] | None = None,
@@ -97,12 +107,7 @@ def run_batch(photos: list[Path], out: Path, job: Callable[[Path, Path], dict], 
     several = len(photos) > 1
     rows: list[dict] = []
     interrupted = False
-    lock = None
-    if several:
-        check_writable_folder(out)
-        lock = FolderLock(out)
-        lock.__enter__()
-    try:
+    with batch_lock(out, several=several):
         current = None
         try:
             for index, (photo, folder) in enumerate(zip(photos, folders)):
@@ -128,9 +133,6 @@ def run_batch(photos: list[Path], out: Path, job: Callable[[Path, Path], dict], 
                 rows.append(current)
         if several:
             write_summary(out, rows)
-    finally:
-        if lock is not None:
-            lock.__exit__(None, None, None)
     return BatchResult(rows, batch_exit_code(rows, several=several, interrupted=interrupted), interrupted=interrupted,
                        total=len(photos))
 

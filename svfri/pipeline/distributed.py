@@ -26,6 +26,7 @@ system as the client (a shared or network file system on a real cluster).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from svfri.errors import NotYetError, UsageError
-from svfri.pipeline.batch import BatchResult, _run_one, batch_exit_code, write_summary
+from svfri.pipeline.batch import BatchResult, _run_one, batch_exit_code, batch_lock, write_summary
 from svfri.pipeline.completeness import is_complete, recorded_metrics
 from svfri.pipeline.inputs import output_folders
 
@@ -152,19 +153,19 @@ def run_batch_distributed(photos: list[Path], out: Path, job: Callable[[Path, Pa
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
     distributed = require_dask()
-    from svfri.io.staging import FolderLock, check_writable_folder
-
     folders = output_folders(photos, out)
     several = len(photos) > 1
     rows: list[dict | None] = [None] * len(photos)
     interrupted = False
-    lock = None
-    if several:
-        check_writable_folder(out)
-        lock = FolderLock(out)
-        lock.__enter__()
     cluster = client = None
-    try:
+    with batch_lock(out, several=several), contextlib.ExitStack() as cleanup:
+        @cleanup.callback
+        def close_cluster() -> None:  # the client first, then a local cluster this batch started
+            if client is not None:
+                client.close()
+            if cluster is not None:
+                cluster.close()
+
         pending = {}
         for index, (photo, folder) in enumerate(zip(photos, folders)):
             if skip_existing and is_complete(folder, output_set):
@@ -223,13 +224,6 @@ def run_batch_distributed(photos: list[Path], out: Path, job: Callable[[Path, Pa
         finished = [row for row in rows if row is not None]
         if several:
             write_summary(out, finished)
-    finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
-        if lock is not None:
-            lock.__exit__(None, None, None)
     return BatchResult(finished, batch_exit_code(finished, several=several, interrupted=interrupted),
                        interrupted=interrupted, total=len(photos))
 
