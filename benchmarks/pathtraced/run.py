@@ -37,10 +37,10 @@ from svfri.math.color import linear_to_srgb_np, srgb_to_linear_np
 from benchmarks.pathtraced import scoring
 from benchmarks.pathtraced.camera import metered_exposure
 from benchmarks.pathtraced.plan import Plan, make_plan
-from benchmarks.pathtraced.reproject import reproject_output
+from benchmarks.pathtraced.reproject import Reprojection, reproject_output
 from benchmarks.pathtraced.scenes import SceneSpec, SceneTruth, true_environment
 
-__all__ = ["Row", "ROWS", "ABLATION_ROWS", "run_benchmark", "render_truths", "score_folder", "mean_maps",
+__all__ = ["Row", "ROWS", "ABLATION_ROWS", "run_benchmark", "render_truths", "score_row", "mean_maps",
            "read_exr_rgba", "row_folder_name", "REPO_ROOT"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -148,16 +148,16 @@ def _fit(photo: Path, folder: Path, row: Row, steps: int, refine_steps: int) -> 
     return metrics
 
 
-def score_folder(truth: SceneTruth, folder: Path | None, mask: np.ndarray) -> dict:
-    """Every per-scene figure of one row (``folder=None``: the photo taken as albedo)."""
+def score_row(truth: SceneTruth, reprojection: Reprojection | None, mask: np.ndarray) -> dict:
+    """Every per-scene figure of one row, from its output folder reprojected into the photo
+    (:func:`~benchmarks.pathtraced.reproject.reproject_output`; ``None``: the photo taken as albedo)."""
     photo_srgb = truth.photo.astype(np.float64) / 255.0
     photo_linear = srgb_to_linear_np(photo_srgb)
     true_linear = truth.albedo_linear
     true_srgb = linear_to_srgb_np(np.clip(true_linear, 0, 1))
-    if folder is None:
-        predicted_srgb, predicted_linear, reprojection = photo_srgb, photo_linear, None
+    if reprojection is None:
+        predicted_srgb, predicted_linear = photo_srgb, photo_linear
     else:
-        reprojection = reproject_output(folder)
         predicted_srgb, predicted_linear = reprojection.albedo_srgb, reprojection.albedo_linear
     scaled, k = scoring.scaled_albedo_psnr(predicted_linear, true_linear, mask)
     ita_mask = truth.ita_region & mask
@@ -259,10 +259,11 @@ def _score_scene(spec: SceneSpec, truth: SceneTruth, relit_truth: SceneTruth, re
     for row in rows:
         if row.kind == "mean":
             folders[row.name] = _mean_folder(folders[GEOMETRY_ROW], work / "fits" / spec.name / row_folder_name(row.name))
-    mask = truth.skin & reproject_output(folders[GEOMETRY_ROW]).coverage
+    reprojections = {name: None if folder is None else reproject_output(folder) for name, folder in folders.items()}
+    mask = truth.skin & reprojections[GEOMETRY_ROW].coverage
     scene_rows = {}
     for row in rows:
-        scores = score_folder(truth, folders[row.name], mask)
+        scores = score_row(truth, reprojections[row.name], mask)
         if row.kind in ("fit", "mean"):
             scores["relight_psnr_db"] = _relight_score(folders[row.name], relit_truth, environment_path, mask)
         if row.kind == "fit":
