@@ -30,6 +30,7 @@ from benchmarks.pathtraced.camera import CameraEffects, apply_camera
 from benchmarks.pathtraced.heads import SKIN_PART, TrueHead, build_head, draw_head_spec
 from benchmarks.pathtraced.mitsuba_render import KeyLight, PinholeCamera, RenderResult, render
 from benchmarks.pathtraced.reproject import sample_map
+from benchmarks.pathtraced.scoring import luminance
 
 __all__ = ["LightSpec", "SceneSpec", "SceneTruth", "draw_scene", "render_scene", "PORTRAIT_FOV_DEGREES",
            "true_environment", "SKIN_HAIR_COVERAGE_MAX"]
@@ -184,7 +185,7 @@ def _key_light(light: LightSpec, environment: np.ndarray, face_centre: np.ndarra
     radiance = light.key_ratio * max(environment_irradiance, 1e-3) / solid_angle
     warm = np.array([1.0, 0.96, 0.9])
     return KeyLight(position=tuple(face_centre + direction * KEY_DISTANCE_CM), radius=light.key_radius_cm,
-                    radiance=tuple(radiance * warm / float(warm @ [0.2126, 0.7152, 0.0722])))
+                    radiance=tuple(radiance * warm / float(luminance(warm))))
 
 
 def _truth_in_photo_space(result: RenderResult, head: TrueHead, camera: PinholeCamera):
