@@ -55,3 +55,35 @@ def test_occluder_pixels_are_dropped(geometry):
     no_rejection = LatentFitter(networks, dataclasses.replace(settings, reject_outliers=False)).fit(
         gbuffer, texture, photo, template)
     assert no_rejection.outlier_pixels == 0 and np.array_equal(no_rejection.weights, weights)
+
+
+def test_enhance_modes_place_the_enhancers(geometry):
+    """``enhance="after"``: the steps optimise the decoders' maps, the written maps are the enhancers' output of the
+    final codes (so they have the enhancer's size and equal ``R_c(D_c(z_c))``); ``"off"`` writes ``D_c(z_c)``."""
+    import tensorflow as tf
+
+    template = load_face_template()
+    networks = FaceNetworks("tiny")
+    texture = np.full((networks.config.input_texture_size,) * 2 + (4,), 0.6, np.float32)
+    texture[..., 3] = 1.0
+    sizes = {c: (networks.config.component(c).texture_size, networks.config.component(c).output_size)
+             for c in ("albedo", "specular", "normal")}
+    results = {}
+    for mode in ("loop", "after", "off"):
+        fitter = LatentFitter(networks, FitSettings(steps=3, learning_rate=0.05, enhance=mode))
+        result = fitter.fit(geometry.gbuffer, texture, geometry.work_image, template)
+        results[mode] = (fitter, result)
+        for component, (coarse, enhanced) in sizes.items():
+            assert result.maps[component].shape[0] == (coarse if mode == "off" else enhanced), (mode, component)
+    fitter, after = results["after"]
+    batch = tf.constant(texture[None])
+    skips, _ = networks.encode(batch)
+    coarse = networks.decode_coarse({c: fitter.latents[c] for c in ("albedo",)} | {
+        c: networks.encode(batch)[1][c] for c in ("specular", "normal")}, skips)
+    enhanced = networks.enhance(coarse, networks.component_textures(batch))
+    np.testing.assert_allclose(after.maps["albedo"], enhanced["albedo"][0].numpy(), atol=2e-3)
+    # The steps differ: "after" optimised against the decoders' render, "loop" against the enhanced one.
+    assert not np.allclose(results["loop"][1].light_sh, after.light_sh)
+    assert FitSettings(enhance=True).enhance == "loop" and FitSettings(enhance=False).enhance == "off"
+    with pytest.raises(ValueError, match="enhance must be one of"):
+        FitSettings(enhance="sometimes")

@@ -142,14 +142,25 @@ class LatentFitter:
     def _decode(self, skips, textures, held: dict) -> dict:
         """Maps ``[1, S, S, C]`` of every component: the moving ones decoded (and enhanced) from the current codes,
         the held ones as given."""
+        return self._decode_with(skips, textures, held, enhance=self.settings.enhance == "loop")
+
+    def _decode_with(self, skips, textures, held: dict, *, enhance: bool) -> dict:
         maps = dict(held)
         for c in self.moving:
             coarse = self.networks.decoders[c]([self.latents[c], *skips[c]], training=False)
-            if self.settings.enhance:
+            if enhance:
                 inputs = [coarse, textures[c]] if takes_texture(c) else coarse
                 coarse = self.networks.enhancers[c](inputs, training=False)
             maps[c] = coarse
         return maps
+
+    def _render_output(self, gb, skips, textures, held_output: dict):
+        """Maps and radiance of what the fit writes: the steps' maps, except that with ``enhance="after"`` the
+        enhancers run once here on the final codes (and the held maps are their enhanced versions)."""
+        maps = self._decode_with(skips, textures, held_output, enhance=self.settings.enhance != "off")
+        shaded = shade(gb, albedo_srgb_map=maps["albedo"][0], specular_map=maps["specular"][0],
+                       normal_map=maps["normal"][0], light_sh=self.light, roughness=self.settings.roughness)
+        return maps, shaded["radiance"]
 
     def _render(self, gb, skips, textures, held):
         maps = self._decode(skips, textures, held)
@@ -214,9 +225,12 @@ class LatentFitter:
         skips, latents = networks.encode(texture_batch)
         textures = networks.component_textures(texture_batch)
         initial_light = networks.predict_light(texture_batch)[0]
-        decoded = networks.decode(latents, skips, textures, enhance=settings.enhance)
+        coarse = networks.decode_coarse(latents, skips)
+        decoded = coarse if settings.enhance == "off" else networks.enhance(coarse, textures)
         initial_maps = _to_numpy_maps(decoded)
-        held = {c: decoded[c] for c in COMPONENTS if c not in self.moving}
+        held_output = {c: decoded[c] for c in COMPONENTS if c not in self.moving}
+        in_loop = decoded if settings.enhance == "loop" else coarse
+        held = {c: in_loop[c] for c in COMPONENTS if c not in self.moving}
         for component in COMPONENTS:
             self.latents[component].assign(latents[component])
             self.initial_latents[component].assign(latents[component])
@@ -256,7 +270,7 @@ class LatentFitter:
                 maps = self._decode(skips, textures, held)
                 on_snapshot(index + 1, _to_numpy_maps(maps), self.light.numpy().astype(np.float64))
         seconds_per_step = (time.perf_counter() - clock) / max(settings.steps, 1)  # snapshots included
-        maps, radiance = self._render(gb_full, skips, textures, held)
+        maps, radiance = self._render_output(gb_full, skips, textures, held_output)
         return FitResult(maps=_to_numpy_maps(maps), light_sh=self.light.numpy().astype(np.float64),
                          initial_maps=initial_maps, initial_light_sh=initial_light.numpy().astype(np.float64),
                          loss_history=history, radiance=radiance.numpy(), weights=weights_np,

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["FitSettings", "RefineSettings", "DEFAULT_ROUGHNESS", "LOSS_SPACES"]
+__all__ = ["FitSettings", "RefineSettings", "DEFAULT_ROUGHNESS", "LOSS_SPACES", "ENHANCE_MODES"]
 
 #: Perceptual roughness of skin used by the fit (held fixed; Weyrich et al. 2006 measured ~0.3-0.5 for faces).
 DEFAULT_ROUGHNESS = 0.45
 #: Spaces in which render and photo can be compared.
 LOSS_SPACES = ("srgb", "linear")
+#: Where the enhancers ``R_c`` run (``FitSettings.enhance``): ``"loop"`` in every step (the paper: the render of
+#: ``R_c(D_c(z_c))`` is compared to the photo); ``"after"`` once, on the final codes (the steps render the
+#: decoders' maps ``D_c(z_c)``; the written maps are ``R_c`` of them); ``"off"`` never (the decoders' maps are
+#: written, at the decoders' resolution).
+ENHANCE_MODES = ("loop", "after", "off")
 
 
 @dataclasses.dataclass(frozen=True)
 class FitSettings:
     """The latent fit's settings (:mod:`svfri.fitting.optimise`): Adam's ``steps``, ``learning_rate`` and betas, the
-    loss's comparison space (:data:`LOSS_SPACES`), the fixed skin ``roughness``, whether the enhancers run in the
-    loop, the one round of outlier rejection, and ``latent_prior_weight`` ``lambda`` of the prior
+    loss's comparison space (:data:`LOSS_SPACES`), the fixed skin ``roughness``, where the enhancers run
+    (``enhance``, :data:`ENHANCE_MODES`; ``True`` / ``False`` are read as ``"loop"`` / ``"off"``), the one round
+    of outlier rejection, and ``latent_prior_weight`` ``lambda`` of the prior
     ``lambda * sum_c mean((z_c - z_c^encoder)^2)`` over the map codes (0 = the paper's unregularised fit).
 
     Speed (:mod:`svfri.fitting.scene`): ``working_face_px``, the face's size in pixels at the working resolution
@@ -35,7 +41,7 @@ class FitSettings:
     beta_2: float = 0.999
     loss_space: str = "srgb"
     roughness: float = DEFAULT_ROUGHNESS
-    enhance: bool = True
+    enhance: str = "loop"
     reject_outliers: bool = True
     latent_prior_weight: float = 1e-3
     working_face_px: int = 128
@@ -43,6 +49,10 @@ class FitSettings:
     held_maps: tuple = ("specular", "normal")
 
     def __post_init__(self):
+        if isinstance(self.enhance, bool):
+            object.__setattr__(self, "enhance", "loop" if self.enhance else "off")
+        if self.enhance not in ENHANCE_MODES:
+            raise ValueError(f"enhance must be one of {ENHANCE_MODES}, got {self.enhance!r}")
         if self.loss_space not in LOSS_SPACES:
             raise ValueError(f"loss_space must be one of {LOSS_SPACES}, got {self.loss_space!r}")
         if self.steps < 0 or self.latent_prior_weight < 0 or self.working_face_px < 0:
