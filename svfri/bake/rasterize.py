@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from svfri.render.gbuffer import GBuffer
+from svfri.geometry.gbuffer import GBuffer
 
 __all__ = [
     "COVERAGE_EPSILON", "CANDIDATES_PER_CHUNK", "VIEW_AXIS_TOLERANCE", "rasterize_triangles", "project_vertices",
@@ -192,7 +192,7 @@ def _unit(vectors: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 def rasterize_gbuffer(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, normals: np.ndarray,
                       tangents: np.ndarray, visibility_sh: np.ndarray, bent_normal: np.ndarray, *,
                       world_to_pixel: np.ndarray, height: int, width: int) -> GBuffer:
-    """Rasterises the mesh into the photo and fills every field of :class:`svfri.render.gbuffer.GBuffer`.
+    """Rasterises the mesh into the photo and fills every field of :class:`svfri.geometry.gbuffer.GBuffer`.
 
     Per covered pixel centre: nearest triangle (largest world ``Z``), barycentrics ``b``, and ``sum_k b_k A_k``
     of each per-vertex attribute. Unit vectors are renormalised after interpolation: ``normal`` and

@@ -40,7 +40,7 @@ from scipy import ndimage
 
 from svfri.bake.rasterize import interpolate, project_vertices, rasterize_triangles, uv_to_texel
 from svfri.bake.uv_bake import UV_PADDING_TEXELS
-from svfri.render.gbuffer import GBuffer
+from svfri.geometry.gbuffer import GBuffer
 
 __all__ = [
     "MIN_VIEW_COSINE", "DEPTH_BIAS_PIXELS", "INPAINT_RADIUS_TEXELS", "INPAINT_LEVELS", "MIRROR_MIN_WEIGHT",

@@ -5,12 +5,12 @@ detail refinement.
 **Working resolution.** A fit step's cost grows with the number of G-buffer pixels ``N`` (gather, shading and the
 scatter-add of the backward pass are all ``O(N)``), while the latent codes, the light and the decoded maps do not
 depend on it. So the latent fit's loss is evaluated on the photo and the G-buffer shrunk by an integer ``factor``
-(box filter, :meth:`svfri.render.gbuffer.GBuffer.downsample`), chosen per photo so that the face stays at least
+(box filter, :meth:`svfri.geometry.gbuffer.GBuffer.downsample`), chosen per photo so that the face stays at least
 :data:`svfri.fitting.settings.FitSettings.working_face_px` pixels across (:func:`working_factor`). Everything
 written (the final render, the face-mask metrics, the occluder rejection and the detail refinement) stays at the
 work image's full resolution. The loss over blocks: coarse pixel ``b`` gets the mean target of its covered fine
 pixels (averaged in linear light, then put in the loss space) and weight ``sum_{p in b} w_p / factor^2``
-(:meth:`~svfri.render.gbuffer.BlockMap.coverage_weighted`), so it approximates the full-resolution loss of the
+(:meth:`~svfri.geometry.gbuffer.BlockMap.coverage_weighted`), so it approximates the full-resolution loss of the
 box-filtered residual. What it cannot see is detail finer than a block; the refinement, which follows at full
 resolution, is where such detail goes. The measured cost in quality is in README ("Speed").
 """
@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from svfri.geometry.template import FaceTemplate
 from svfri.math.color import linear_to_srgb, linear_to_srgb_np, srgb_to_linear_np
-from svfri.render.gbuffer import GBuffer
+from svfri.geometry.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors
 from svfri.render.texture import sample_bilinear
 
@@ -96,7 +96,7 @@ class PhotoScene:
         ``base_weights``: ``[N]`` :func:`pixel_weights` (numpy).
       factor: the working resolution's shrink factor; ``working``, ``working_tensors``, ``working_target``: the
         same at the working resolution (``M`` pixels; the full-resolution objects themselves when ``factor`` is
-        1); ``blocks``: the fine-to-coarse :class:`~svfri.render.gbuffer.BlockMap`.
+        1); ``blocks``: the fine-to-coarse :class:`~svfri.geometry.gbuffer.BlockMap`.
       loss_space: the comparison space the targets are in.
     """
 

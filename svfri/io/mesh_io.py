@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from svfri.io.images import atomic_write_bytes
+from svfri.math.color import SKIN_F0, SKIN_INDEX_OF_REFRACTION
 
 __all__ = ["write_obj", "MTL_SKIN_IOR", "MTL_DEFAULT_ROUGHNESS", "BLENDER_NEUTRAL_SPECULAR", "NS_SCALE", "blender_ns"]
 
-#: ``Ni`` written to the MTL: skin's index of refraction (:data:`svfri.math.brdf.SKIN_INDEX_OF_REFRACTION`).
-MTL_SKIN_IOR = 1.4
+#: ``Ni`` written to the MTL: skin's index of refraction (:data:`svfri.math.color.SKIN_INDEX_OF_REFRACTION`).
+MTL_SKIN_IOR = SKIN_INDEX_OF_REFRACTION
 #: ``Pr`` when the caller gives no roughness (:data:`svfri.io.output_set.DEFAULT_ROUGHNESS`).
 MTL_DEFAULT_ROUGHNESS = 0.45
 #: ``Ks``: Blender's Specular / Specular IOR Level that leaves F0 at the IOR's own value.
@@ -69,7 +70,7 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray, uv: np.
 
     textures = textures or {}
     ks = BLENDER_NEUTRAL_SPECULAR
-    mtl = ["# svfri skin material: albedo sRGB; specular map = linear scale on F0 0.028; normal map tangent "
+    mtl = [f"# svfri skin material: albedo sRGB; specular map = linear scale on F0 {SKIN_F0:g}; normal map tangent "
            "space, OpenGL +Y", f"newmtl {material_name}", "Ka 0 0 0", "Kd 1 1 1", f"Ks {ks:g} {ks:g} {ks:g}",
            f"Ns {blender_ns(roughness):.1f}", f"Ni {MTL_SKIN_IOR:g}", f"Pr {float(roughness):.4f}", "Pm 0", "d 1",
            "illum 2"]

@@ -32,17 +32,14 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from svfri.math.color import SKIN_F0, SKIN_INDEX_OF_REFRACTION, ior_to_f0
+
 __all__ = [
     "SKIN_INDEX_OF_REFRACTION", "SKIN_F0", "fresnel_f0_from_ior", "roughness_to_alpha", "ggx_ndf",
     "smith_ggx_correlated_visibility", "fresnel_schlick", "ggx_specular_brdf",
 ]
 
-#: Refractive index used for skin's specular layer (Weyrich et al. 2006, "Analysis of human faces using a
-#: measurement-based skin reflectance model": ~1.38; rounded to 1.4).
-SKIN_INDEX_OF_REFRACTION = 1.4
-#: Specular reflectance of skin at normal incidence, ``((n - 1) / (n + 1))^2 = 0.0278`` for ``n = 1.4``,
-#: rounded to the commonly used 0.028. The specular map is a linear scale on this value.
-SKIN_F0 = 0.028
+# Skin's Fresnel constants are defined once in svfri.math.color (re-exported here for the shader's callers).
 
 #: Exponent of Schlick's approximation.
 _SCHLICK_EXPONENT = 5
@@ -54,8 +51,9 @@ def _sqrt(x):
 
 
 def fresnel_f0_from_ior(index_of_refraction: float) -> float:
-    """Normal-incidence Fresnel reflectance from air into a dielectric: ``((n - 1) / (n + 1))^2``."""
-    return ((index_of_refraction - 1.0) / (index_of_refraction + 1.0)) ** 2
+    """Normal-incidence Fresnel reflectance from air into a dielectric: ``((n - 1) / (n + 1))^2``
+    (:func:`svfri.math.color.ior_to_f0`)."""
+    return ior_to_f0(index_of_refraction)
 
 
 def roughness_to_alpha(roughness):

@@ -1,4 +1,5 @@
-"""sRGB transfer functions (IEC 61966-2-1:1999), TensorFlow (differentiable) and numpy.
+"""sRGB transfer functions (IEC 61966-2-1:1999), TensorFlow (differentiable) and numpy, and the dielectric
+Fresnel constants of skin: the one definition the renderer, the writers (OBJ/MTL, glTF) and the jobs import.
 
 Decoding (sRGB-encoded value ``c`` to linear ``x``)::
 
@@ -14,17 +15,34 @@ Values below the threshold (including negative ones) go through the linear segme
 the power segment, so neither direction clips: clip where the data demands it (e.g. before writing a PNG).
 The power branch is evaluated on an argument clamped to the threshold, so gradients are finite everywhere
 (``tf.where`` would otherwise propagate the ``inf`` of ``x ^ (1/2.4)`` at ``0``).
+
+Importing this module does not import TensorFlow (the numpy half serves the exporters, which must stay light);
+the TensorFlow functions import it when first called.
+
+Fresnel at normal incidence against air: ``F0 = ((n - 1) / (n + 1))^2`` (:func:`ior_to_f0`); skin's outer layer
+``n ~= 1.4`` (Weyrich et al. 2006 measure about 1.38) gives 0.0278, rounded to :data:`SKIN_F0` = 0.028, the F0
+that svfri's specular map scales.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 __all__ = [
     "SRGB_DECODE_THRESHOLD", "SRGB_ENCODE_THRESHOLD", "srgb_to_linear", "linear_to_srgb", "srgb_to_linear_np",
-    "linear_to_srgb_np",
+    "linear_to_srgb_np", "srgb_encode_unit", "SKIN_INDEX_OF_REFRACTION", "SKIN_F0", "ior_to_f0",
 ]
+
+#: Skin's index of refraction (outer layer; module docstring).
+SKIN_INDEX_OF_REFRACTION = 1.4
+#: Specular reflectance of skin at normal incidence, ``ior_to_f0(1.4) = 0.0278`` rounded: the F0 that svfri's
+#: specular map scales (``F0 = SKIN_F0 * t_s``).
+SKIN_F0 = 0.028
+
+
+def ior_to_f0(index_of_refraction: float) -> float:
+    """Normal-incidence Fresnel reflectance against air, ``F0 = ((n - 1) / (n + 1))^2`` (``n = 1.4 -> 0.02778``)."""
+    return ((float(index_of_refraction) - 1.0) / (float(index_of_refraction) + 1.0)) ** 2
 
 #: Encoded value below which the sRGB decode is linear.
 SRGB_DECODE_THRESHOLD = 0.04045
@@ -48,6 +66,8 @@ def srgb_to_linear(encoded: tf.Tensor) -> tf.Tensor:
     Returns:
       Linear values, same shape and dtype.
     """
+    import tensorflow as tf
+
     encoded = tf.convert_to_tensor(encoded)
     safe = tf.maximum(encoded, SRGB_DECODE_THRESHOLD)
     power = tf.pow((safe + _POWER_OFFSET) / _POWER_SCALE, _GAMMA)
@@ -63,6 +83,8 @@ def linear_to_srgb(linear: tf.Tensor) -> tf.Tensor:
     Returns:
       sRGB-encoded values, same shape and dtype.
     """
+    import tensorflow as tf
+
     linear = tf.convert_to_tensor(linear)
     safe = tf.maximum(linear, SRGB_ENCODE_THRESHOLD)
     power = _POWER_SCALE * tf.pow(safe, 1.0 / _GAMMA) - _POWER_OFFSET
@@ -87,3 +109,8 @@ def linear_to_srgb_np(linear: np.ndarray) -> np.ndarray:
     safe = np.maximum(linear, SRGB_ENCODE_THRESHOLD)
     power = _POWER_SCALE * safe ** (1.0 / _GAMMA) - _POWER_OFFSET
     return np.where(linear <= SRGB_ENCODE_THRESHOLD, linear * _LINEAR_SLOPE, power).astype(linear.dtype)
+
+
+def srgb_encode_unit(linear: np.ndarray) -> np.ndarray:
+    """Linear values clipped to ``[0, 1]`` then sRGB-encoded, float64 (what an 8-bit sRGB texture stores)."""
+    return linear_to_srgb_np(np.clip(np.asarray(linear, dtype=np.float64), 0.0, 1.0))

@@ -34,7 +34,7 @@ from svfri.io.images import atomic_write_bytes, read_photo, write_png
 from svfri.io.output_set import FaceAsset
 from svfri.io.staging import StagedOutput
 from svfri.pipeline.completeness import COMPLETE_MARKER, FIT_SET, OUTPUT_FILES, OUTPUT_SET_KEY
-from svfri.math.color import linear_to_srgb_np
+from svfri.math.color import SKIN_F0, linear_to_srgb_np
 from svfri.math.metrics import l1, psnr, ssim
 from svfri.math.sh import SH_COEFFICIENT_COUNT
 from svfri.pipeline.geometry_stage import (GeometryResult, GeometrySettings, compute_geometry, photo_notes,
@@ -352,7 +352,7 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
                                     "pixels_scored": "the fit's own loss pixels only (eyes, mouth, grazing and "
                                                      "rejected occluder pixels left out): a diagnostic of the "
                                                      "optimiser, not a quality figure"},
-            "material": {"roughness": settings.fit.roughness, "specular_f0_scale": 0.028},
+            "material": {"roughness": settings.fit.roughness, "specular_f0_scale": SKIN_F0},
             "versions": _versions(networks),
             OUTPUT_SET_KEY: FIT_SET,
         }

@@ -34,7 +34,7 @@ from svfri.io.images import Photo, atomic_write_bytes, read_photo, write_png
 from svfri.io.mesh_io import write_obj
 from svfri.io.staging import StagedOutput
 from svfri.pipeline.completeness import COMPLETE_MARKER, MESH_SET, OUTPUT_FILES, OUTPUT_SET_KEY
-from svfri.render.gbuffer import GBuffer
+from svfri.geometry.gbuffer import GBuffer
 
 __all__ = ["GeometrySettings", "GeometryResult", "compute_geometry", "run_geometry_stage", "write_geometry_outputs",
            "WORK_IMAGE_MAX_SIDE", "WORK_CROP_FACE_FACTOR"]

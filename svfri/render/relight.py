@@ -41,7 +41,7 @@ from svfri.math.color import linear_to_srgb_np
 from svfri.math.colorimetry import SRGB_TO_XYZ
 from svfri.math.sh import CLAMPED_COSINE_COEFFICIENT_FACTORS, rotate_sh, sh_basis_np, window_sh
 from svfri.render.environment import PrefilteredEnvironment, apply_exposure, environment_to_sh, rotate_environment
-from svfri.render.gbuffer import GBuffer
+from svfri.geometry.gbuffer import GBuffer
 from svfri.render.shading import gbuffer_to_tensors, shade
 
 __all__ = ["EnvironmentLighting", "environment_lighting", "frontal_irradiance", "frontal_irradiance_luminance", "matching_exposure_ev", "view_rotation", "framing_camera", "render_asset",

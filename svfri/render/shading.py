@@ -57,7 +57,7 @@ from svfri.math.color import srgb_to_linear
 from svfri.math.sh import (CLAMPED_COSINE_COEFFICIENT_FACTORS, ggx_prefiltered_sh_radiance,
                            occluded_diffuse_radiance, sh_basis)
 from svfri.render.dfg import dfg_lookup
-from svfri.render.gbuffer import VIEW_DIRECTION, GBuffer
+from svfri.geometry.gbuffer import VIEW_DIRECTION, GBuffer
 from svfri.render.texture import bilinear_taps, sample_bilinear, sample_bilinear_taps
 
 __all__ = ["MIN_N_DOT_V", "gbuffer_to_tensors", "ambient_occlusion", "specular_occlusion", "shading_normal",
