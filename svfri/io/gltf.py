@@ -1,8 +1,8 @@
 """glTF 2.0 binary (``.glb``) export of a face asset: one mesh, tangent frames, a PBR material, embedded PNG maps.
 
-Written by hand (``json`` + ``struct`` + numpy; no glTF library) after the glTF 2.0 specification (Khronos,
-https://registry.khronos.org/glTF/specs/2.0/glTF-2.0.html): a 12-byte header, a JSON chunk padded with spaces and a
-``BIN`` chunk padded with zeros, every chunk and buffer view starting on a 4-byte boundary.
+The container (header, chunks, accessors, images) is :mod:`svfri.io.glb`; this module decides what goes in it for
+an output folder's ``mesh.obj`` + maps, and holds the material and texture rules that the animatable ICT-head
+writer (:mod:`svfri.io.gltf_ict`) shares.
 
 What maps where (svfri conventions: :mod:`svfri.conventions`):
 
@@ -43,21 +43,22 @@ from __future__ import annotations
 
 import json
 import math
-import struct
 from pathlib import Path
 
 import numpy as np
 
 import svfri
 from svfri.errors import InputError
+from svfri.io.glb import (ELEMENT_ARRAY_BUFFER, TRIANGLES, GlbBuilder, accessor_array, index_component, png_bytes,
+                          read_glb)
 from svfri.io.images import atomic_write_bytes
-from svfri.io.output_set import FaceAsset, load_face_asset
+from svfri.io.output_set import DEFAULT_ROUGHNESS, FaceAsset, load_face_asset
 
 __all__ = [
     "write_glb", "write_glb_from_folder", "glb_bytes", "read_glb", "accessor_array", "GLB_FILE_NAME",
     "DEFAULT_TEXTURE_SIZE", "CENTIMETRES_PER_METRE", "SKIN_SPECULAR_F0", "SKIN_IOR", "ior_to_f0",
     "ROUGHNESS_MAP_FILE", "srgb_encode", "srgb_decode", "folder_material", "downscale_albedo", "downscale_normal",
-    "downscale_grey",
+    "downscale_grey", "pbr_material", "new_builder", "glb_texcoords", "MATERIAL_EXTENSIONS",
 ]
 
 #: The file ``write_glb_from_folder`` writes into an output folder.
@@ -74,28 +75,8 @@ CENTIMETRES_PER_METRE = 100.0
 SKIN_SPECULAR_F0 = 0.028
 #: Skin's index of refraction written as ``KHR_materials_ior`` (:data:`svfri.math.brdf.SKIN_INDEX_OF_REFRACTION`).
 SKIN_IOR = 1.4
-
-# glTF enumerations (glTF 2.0 specification, sections 3.6.2 and 5.26).
-_GLB_MAGIC = 0x46546C67          # "glTF"
-_GLB_VERSION = 2
-_CHUNK_JSON = 0x4E4F534A         # "JSON"
-_CHUNK_BIN = 0x004E4942          # "BIN\0"
-_GLB_HEADER_BYTES = 12
-_CHUNK_HEADER_BYTES = 8
-_ALIGNMENT = 4
-_FLOAT = 5126
-_UNSIGNED_SHORT = 5123
-_UNSIGNED_INT = 5125
-_ARRAY_BUFFER = 34962
-_ELEMENT_ARRAY_BUFFER = 34963
-_LINEAR = 9729
-_LINEAR_MIPMAP_LINEAR = 9987
-_CLAMP_TO_EDGE = 33071
-_TRIANGLES = 4
-_UINT16_LIMIT = 65535            # 65535 itself is the primitive-restart value: keep indices below it
-_COMPONENT_DTYPES = {_FLOAT: np.float32, _UNSIGNED_SHORT: np.uint16, _UNSIGNED_INT: np.uint32, 5121: np.uint8}
-_TYPE_WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
-_EIGHT_BIT = 255.0
+#: The material extensions every svfri ``.glb`` uses (``extensionsUsed``).
+MATERIAL_EXTENSIONS = ("KHR_materials_specular", "KHR_materials_ior")
 
 # IEC 61966-2-1 sRGB transfer function (the same constants as svfri.math.color, which imports TensorFlow).
 _SRGB_DECODE_THRESHOLD = 0.04045
@@ -169,73 +150,82 @@ def downscale_grey(grey: np.ndarray, texture_size: int | None) -> np.ndarray:
     return grey if side is None else _area_resize(grey, side)
 
 
-def _png(image: np.ndarray) -> bytes:
-    """``[H, W, 1|3]`` float in [0, 1] -> 8-bit PNG bytes (grey or RGB)."""
-    import cv2
-
-    codes = np.clip(np.rint(np.asarray(image) * _EIGHT_BIT), 0, _EIGHT_BIT).astype(np.uint8)
-    if codes.ndim == 3 and codes.shape[2] == 1:
-        codes = codes[..., 0]
-    elif codes.ndim == 3:
-        codes = codes[..., ::-1]  # RGB -> OpenCV's BGR
-    ok, encoded = cv2.imencode(".png", np.ascontiguousarray(codes))
-    if not ok:
-        raise ValueError("PNG encoding failed")
-    return encoded.tobytes()
-
-
-# ------------------------------------------------------------------------------------------------------- writer
-
-class _BinaryBuffer:
-    """Accumulates buffer views in one binary chunk, each starting on a 4-byte boundary."""
-
-    def __init__(self):
-        self.parts: list[bytes] = []
-        self.length = 0
-        self.views: list[dict] = []
-
-    def add(self, data: bytes, *, target: int | None = None) -> int:
-        padding = (-self.length) % _ALIGNMENT
-        if padding:
-            self.parts.append(b"\0" * padding)
-            self.length += padding
-        view = {"buffer": 0, "byteOffset": self.length, "byteLength": len(data)}
-        if target is not None:
-            view["target"] = target
-        self.parts.append(data)
-        self.length += len(data)
-        self.views.append(view)
-        return len(self.views) - 1
-
-    def bytes(self) -> bytes:
-        data = b"".join(self.parts)
-        return data + b"\0" * ((-len(data)) % _ALIGNMENT)
-
-
-def _add_accessor(gltf: dict, buffer: _BinaryBuffer, array: np.ndarray, *, accessor_type: str, component: int,
-                  target: int, with_bounds: bool = False) -> int:
-    array = np.ascontiguousarray(array, dtype=_COMPONENT_DTYPES[component])
-    accessor = {"bufferView": buffer.add(array.tobytes(), target=target), "componentType": component,
-                "count": int(array.shape[0]), "type": accessor_type}
-    if with_bounds:  # required for POSITION; glTF compares them to the float32 data, so take them from it
-        accessor["min"] = array.min(axis=0).astype(float).tolist()
-        accessor["max"] = array.max(axis=0).astype(float).tolist()
-    gltf["accessors"].append(accessor)
-    return len(gltf["accessors"]) - 1
-
-
-def _add_texture(gltf: dict, buffer: _BinaryBuffer, png: bytes, name: str) -> int:
-    gltf["images"].append({"bufferView": buffer.add(png), "mimeType": "image/png", "name": name})
-    gltf["textures"].append({"sampler": 0, "source": len(gltf["images"]) - 1, "name": name})
-    return len(gltf["textures"]) - 1
-
-
 def _mesh_frames(vertices_cm: np.ndarray, faces: np.ndarray, uv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from svfri.geometry.mesh_ops import vertex_normals, vertex_tangents
 
     normals = vertex_normals(vertices_cm, faces)
     tangents = vertex_tangents(vertices_cm, faces, uv, normals)
     return normals, tangents
+
+
+def glb_texcoords(uv: np.ndarray) -> np.ndarray:
+    """svfri UVs ``[V, 2]`` (``t`` up) -> glTF ``TEXCOORD_0`` ``(s, 1 - t)`` (origin at the image's top-left)."""
+    uv = np.asarray(uv, dtype=np.float64)
+    return np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=-1)
+
+
+def pbr_material(builder: GlbBuilder, name: str, *, specular_f0: float, roughness: float = DEFAULT_ROUGHNESS,
+                 albedo_srgb: np.ndarray | None = None, albedo_factor_srgb: tuple[float, float, float] | None = None,
+                 normal_map: np.ndarray | None = None, specular_map: np.ndarray | None = None,
+                 specular_scale: float = 1.0, roughness_map: np.ndarray | None = None,
+                 texture_size: int | None = DEFAULT_TEXTURE_SIZE, extras: dict | None = None) -> int:
+    """Appends one dielectric PBR material (module docstring: the specular mapping) and returns its index.
+
+    Args:
+      builder: the document under construction (textures are added to it, identical maps shared).
+      specular_f0: the F0 that ``specular_map`` / ``specular_scale`` scale (skin: 0.028).
+      roughness: perceptual roughness in [0, 1] (``alpha = r^2``), unless ``roughness_map`` is given.
+      albedo_srgb: ``[H, W, 3]`` sRGB base colour map in [0, 1], or ``None`` for a constant colour.
+      albedo_factor_srgb: the constant base colour, sRGB-encoded (stored linear: ``baseColorFactor`` is linear).
+      normal_map: ``[H, W, 3]`` encoded tangent-space normal map (OpenGL +Y), or ``None``.
+      specular_map: ``[H, W, 1]`` linear scale on ``specular_f0``, or ``None`` for ``specular_scale``.
+      specular_scale: constant scale on ``specular_f0`` where there is no map.
+      roughness_map: ``[H, W, 1]`` linear perceptual roughness, or ``None``.
+      texture_size: cap on the side of embedded maps (``None`` / 0: keep).
+      extras: JSON provenance merged into the material's ``extras.svfri``.
+    """
+    pbr: dict = {"metallicFactor": 0.0}
+    if albedo_srgb is not None:
+        pbr["baseColorTexture"] = {"index": builder.add_texture(png_bytes(downscale_albedo(albedo_srgb, texture_size)),
+                                                                f"{name} albedo (sRGB)")}
+    elif albedo_factor_srgb is not None:
+        linear = srgb_decode(np.clip(np.asarray(albedo_factor_srgb, dtype=np.float64), 0.0, 1.0))
+        pbr["baseColorFactor"] = [*linear.astype(float).tolist(), 1.0]
+    if roughness_map is not None:
+        grey = downscale_grey(np.asarray(roughness_map, dtype=np.float64)[..., :1], texture_size)
+        packed = np.concatenate([np.zeros_like(grey), grey, np.zeros_like(grey)], axis=-1)  # G roughness, B metal
+        pbr["metallicRoughnessTexture"] = {"index": builder.add_texture(png_bytes(packed),
+                                                                        f"{name} roughness (G), metallic (B)")}
+        pbr["roughnessFactor"] = 1.0
+    else:
+        pbr["roughnessFactor"] = float(np.clip(roughness, 0.0, 1.0))
+    material: dict = {"name": name, "pbrMetallicRoughness": pbr}
+    if normal_map is not None:
+        material["normalTexture"] = {"index": builder.add_texture(
+            png_bytes(downscale_normal(normal_map, texture_size)), f"{name} normal (tangent space, OpenGL +Y)"),
+            "scale": 1.0}
+    color_factor = float(specular_f0 / ior_to_f0(SKIN_IOR))
+    specular = {"specularFactor": 1.0}
+    if specular_map is not None:
+        specular_srgb = srgb_encode(downscale_grey(np.asarray(specular_map)[..., :1], texture_size))
+        specular["specularColorTexture"] = {"index": builder.add_texture(
+            png_bytes(specular_srgb), f"{name} specular F0 scale (sRGB-encoded grey)")}
+        specular["specularColorFactor"] = [color_factor] * 3
+        f0_rule = "F0 = specular_f0 * linear specularColorTexture value, F90 = 1"
+    else:
+        specular["specularColorFactor"] = [color_factor * float(specular_scale)] * 3
+        f0_rule = f"F0 = specular_f0 * {float(specular_scale):g}, F90 = 1"
+    material["extensions"] = {"KHR_materials_specular": specular, "KHR_materials_ior": {"ior": SKIN_IOR}}
+    material["extras"] = {"svfri": {"specular_f0": specular_f0, "specular": f0_rule, **(extras or {})}}
+    builder.document["materials"].append(material)
+    return len(builder.document["materials"]) - 1
+
+
+def new_builder() -> GlbBuilder:
+    """A glTF document stamped with svfri's version, declaring the two material extensions svfri writes."""
+    builder = GlbBuilder(f"svfri {svfri.__version__}")
+    builder.document["extensionsUsed"] = list(MATERIAL_EXTENSIONS)
+    return builder
 
 
 def glb_bytes(asset: FaceAsset, *, texture_size: int | None = DEFAULT_TEXTURE_SIZE,
@@ -264,74 +254,24 @@ def glb_bytes(asset: FaceAsset, *, texture_size: int | None = DEFAULT_TEXTURE_SI
     normals, tangents = _mesh_frames(vertices_cm, faces, uv)
     normals = normals / np.linalg.norm(normals, axis=-1, keepdims=True)
 
-    gltf: dict = {
-        "asset": {"version": "2.0", "generator": f"svfri {svfri.__version__}"},
-        "extensionsUsed": ["KHR_materials_specular", "KHR_materials_ior"],
-        "scene": 0, "scenes": [{"name": name, "nodes": [0]}],
-        "nodes": [{"name": name, "mesh": 0}],
-        "accessors": [], "bufferViews": [], "buffers": [],
-        "images": [], "textures": [], "materials": [], "meshes": [],
-        "samplers": [{"magFilter": _LINEAR, "minFilter": _LINEAR_MIPMAP_LINEAR, "wrapS": _CLAMP_TO_EDGE,
-                      "wrapT": _CLAMP_TO_EDGE}],
-    }
-    buffer = _BinaryBuffer()
+    builder = new_builder()
+    document = builder.document
+    document.update({"scene": 0, "scenes": [{"name": name, "nodes": [0]}], "nodes": [{"name": name, "mesh": 0}]})
     attributes = {
-        "POSITION": _add_accessor(gltf, buffer, vertices_cm / CENTIMETRES_PER_METRE, accessor_type="VEC3",
-                                  component=_FLOAT, target=_ARRAY_BUFFER, with_bounds=True),
-        "NORMAL": _add_accessor(gltf, buffer, normals, accessor_type="VEC3", component=_FLOAT, target=_ARRAY_BUFFER),
-        "TANGENT": _add_accessor(gltf, buffer, tangents, accessor_type="VEC4", component=_FLOAT,
-                                 target=_ARRAY_BUFFER),
-        "TEXCOORD_0": _add_accessor(gltf, buffer, np.stack([uv[:, 0], 1.0 - uv[:, 1]], axis=-1),
-                                    accessor_type="VEC2", component=_FLOAT, target=_ARRAY_BUFFER),
+        "POSITION": builder.add_accessor(vertices_cm / CENTIMETRES_PER_METRE, with_bounds=True),
+        "NORMAL": builder.add_accessor(normals),
+        "TANGENT": builder.add_accessor(tangents),
+        "TEXCOORD_0": builder.add_accessor(glb_texcoords(uv)),
     }
-    index_type = _UNSIGNED_SHORT if len(vertices_cm) < _UINT16_LIMIT else _UNSIGNED_INT
-    indices = _add_accessor(gltf, buffer, faces.reshape(-1), accessor_type="SCALAR", component=index_type,
-                            target=_ELEMENT_ARRAY_BUFFER)
-
-    albedo = _add_texture(gltf, buffer, _png(downscale_albedo(asset.albedo_srgb, texture_size)), "albedo (sRGB)")
-    normal = _add_texture(gltf, buffer, _png(downscale_normal(asset.normal_map, texture_size)),
-                          "normal (tangent space, OpenGL +Y)")
-    specular_srgb = srgb_encode(downscale_grey(asset.specular[..., :1], texture_size))
-    specular = _add_texture(gltf, buffer, _png(specular_srgb), "specular F0 scale (sRGB-encoded grey)")
-    metallic_roughness = {"baseColorTexture": {"index": albedo}, "metallicFactor": 0.0}
-    if roughness_map is not None:
-        grey = downscale_grey(np.asarray(roughness_map, dtype=np.float64)[..., :1], texture_size)
-        packed = np.concatenate([np.zeros_like(grey), grey, np.zeros_like(grey)], axis=-1)  # G roughness, B metal
-        metallic_roughness["metallicRoughnessTexture"] = {"index": _add_texture(gltf, buffer, _png(packed),
-                                                                                "roughness (G), metallic (B)")}
-        metallic_roughness["roughnessFactor"] = 1.0
-    else:
-        metallic_roughness["roughnessFactor"] = float(np.clip(asset.roughness, 0.0, 1.0))
-    color_factor = float(specular_f0 / ior_to_f0(SKIN_IOR))
-    material = {
-        "name": f"{name}_skin",
-        "pbrMetallicRoughness": metallic_roughness,
-        "normalTexture": {"index": normal, "scale": 1.0},
-        "extensions": {
-            "KHR_materials_specular": {"specularFactor": 1.0, "specularColorFactor": [color_factor] * 3,
-                                       "specularColorTexture": {"index": specular}},
-            "KHR_materials_ior": {"ior": SKIN_IOR},
-        },
-        "extras": {"svfri": {"specular_f0": specular_f0, "specular_map": "specularColorTexture (sRGB-encoded grey); "
-                             "F0 = specular_f0 * linear value, F90 = 1", "notes": list(asset.notes),
-                             **(extras or {})}},
-    }
-    gltf["materials"].append(material)
-    gltf["meshes"].append({"name": name, "primitives": [{"attributes": attributes, "indices": indices,
-                                                         "material": 0, "mode": _TRIANGLES}]})
-    binary = buffer.bytes()
-    gltf["bufferViews"] = buffer.views
-    gltf["buffers"] = [{"byteLength": len(binary)}]
-    return _pack_glb(gltf, binary)
-
-
-def _pack_glb(gltf: dict, binary: bytes) -> bytes:
-    text = json.dumps(gltf, separators=(",", ":")).encode("utf-8")
-    text += b" " * ((-len(text)) % _ALIGNMENT)
-    total = _GLB_HEADER_BYTES + _CHUNK_HEADER_BYTES + len(text) + _CHUNK_HEADER_BYTES + len(binary)
-    return b"".join([struct.pack("<III", _GLB_MAGIC, _GLB_VERSION, total),
-                     struct.pack("<II", len(text), _CHUNK_JSON), text,
-                     struct.pack("<II", len(binary), _CHUNK_BIN), binary])
+    indices = builder.add_accessor(faces.reshape(-1), component=index_component(len(vertices_cm)),
+                                   target=ELEMENT_ARRAY_BUFFER)
+    material = pbr_material(builder, f"{name}_skin", specular_f0=specular_f0, roughness=asset.roughness,
+                            albedo_srgb=asset.albedo_srgb, normal_map=asset.normal_map,
+                            specular_map=asset.specular[..., :1], roughness_map=roughness_map,
+                            texture_size=texture_size, extras={"notes": list(asset.notes), **(extras or {})})
+    document["meshes"].append({"name": name, "primitives": [{"attributes": attributes, "indices": indices,
+                                                             "material": material, "mode": TRIANGLES}]})
+    return builder.glb()
 
 
 def write_glb(path: str | Path, asset: FaceAsset, *, texture_size: int | None = DEFAULT_TEXTURE_SIZE,
@@ -375,42 +315,3 @@ def write_glb_from_folder(folder: str | Path, *, out: str | Path | None = None,
     roughness_map, specular_f0 = folder_material(folder)
     return write_glb(Path(out) if out is not None else folder / GLB_FILE_NAME, asset, texture_size=texture_size,
                      roughness_map=roughness_map, specular_f0=specular_f0)
-
-
-# ------------------------------------------------------------------------------------------------------- reader
-
-def read_glb(source: str | Path | bytes) -> tuple[dict, bytes]:
-    """Parses a ``.glb`` (path or bytes) into its JSON document and binary chunk (for checks and round trips).
-
-    Raises:
-      InputError: not a glTF 2.0 binary.
-    """
-    data = Path(source).read_bytes() if not isinstance(source, (bytes, bytearray)) else bytes(source)
-    if len(data) < _GLB_HEADER_BYTES + _CHUNK_HEADER_BYTES:
-        raise InputError("not a glTF binary: the file is too short")
-    magic, version, total = struct.unpack_from("<III", data, 0)
-    if magic != _GLB_MAGIC or version != _GLB_VERSION or total != len(data):
-        raise InputError("not a glTF 2.0 binary (bad header)")
-    offset, document, binary = _GLB_HEADER_BYTES, None, b""
-    while offset < total:
-        length, kind = struct.unpack_from("<II", data, offset)
-        chunk = data[offset + _CHUNK_HEADER_BYTES: offset + _CHUNK_HEADER_BYTES + length]
-        if kind == _CHUNK_JSON:
-            document = json.loads(chunk.decode("utf-8"))
-        elif kind == _CHUNK_BIN:
-            binary = chunk
-        offset += _CHUNK_HEADER_BYTES + length
-    if document is None:
-        raise InputError("not a glTF binary: no JSON chunk")
-    return document, binary
-
-
-def accessor_array(document: dict, binary: bytes, index: int) -> np.ndarray:
-    """Accessor ``index`` of a tightly packed ``.glb`` as an array ``[count, width]`` (``[count]`` for scalars)."""
-    accessor = document["accessors"][index]
-    view = document["bufferViews"][accessor["bufferView"]]
-    dtype = np.dtype(_COMPONENT_DTYPES[accessor["componentType"]])
-    width = _TYPE_WIDTHS[accessor["type"]]
-    start = view.get("byteOffset", 0) + accessor.get("byteOffset", 0)
-    values = np.frombuffer(binary, dtype=dtype, count=accessor["count"] * width, offset=start)
-    return values if width == 1 else values.reshape(accessor["count"], width)

@@ -13,6 +13,9 @@
 //                       direction towards the light), so the shading depends on the normal (and the normal map)
 //   slope               the gradient's radiance change per unit of y (default 0)
 //   yaw                 turn the model about +Y by this many degrees (default 0)
+//   morph               morph-target weights to set before rendering, "name:weight,name:weight" (ARKit names of
+//                       the ICT head's targets), on every mesh whose morphTargetDictionary has the name; the
+//                       others keep the file's default weights (mesh.weights). An unknown name fails the render.
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
 import { RoomEnvironment } from 'three/addons/environments/RoomEnvironment.js';
@@ -66,6 +69,17 @@ async function main() {
   const gltf = await new GLTFLoader().loadAsync(query.get('model') || '/model/0.glb');
   gltf.scene.rotation.y = THREE.MathUtils.degToRad(number('yaw', 0));
   scene.add(gltf.scene);
+  const morphs = (query.get('morph') || '').split(',').filter(Boolean).map((pair) => {
+    const [name, weight] = pair.split(':');
+    return [name, Number(weight)];
+  });
+  const meshes = [];
+  gltf.scene.traverse((node) => { if (node.isMesh) meshes.push(node); });
+  for (const [name, weight] of morphs) {
+    const owners = meshes.filter((mesh) => mesh.morphTargetDictionary && name in mesh.morphTargetDictionary);
+    if (owners.length === 0) throw new Error(`no mesh has a morph target named ${name}`);
+    for (const mesh of owners) mesh.morphTargetInfluences[mesh.morphTargetDictionary[name]] = weight;
+  }
   const materials = [];
   gltf.scene.traverse((node) => {
     if (node.isMesh) {
@@ -75,7 +89,12 @@ async function main() {
                        hasSpecularColorMap: !!m.specularColorMap, ior: m.ior, roughness: m.roughness,
                        metalness: m.metalness, hasMap: !!m.map, hasNormalMap: !!m.normalMap,
                        normalScale: m.normalScale?.toArray(),
-                       mapColorSpace: m.map?.colorSpace, normalMapColorSpace: m.normalMap?.colorSpace });
+                       mapColorSpace: m.map?.colorSpace, normalMapColorSpace: m.normalMap?.colorSpace,
+                       name: m.name, vertices: node.geometry.getAttribute('position').count,
+                       morphPositions: node.geometry.morphAttributes.position?.length || 0,
+                       morphNormals: node.geometry.morphAttributes.normal?.length || 0,
+                       morphTargetNames: node.morphTargetDictionary ? Object.keys(node.morphTargetDictionary) : [],
+                       morphTargetInfluences: node.morphTargetInfluences ? Array.from(node.morphTargetInfluences) : [] });
     }
   });
   renderer.render(scene, camera);
