@@ -53,6 +53,7 @@ from svfri.io.glb import (ELEMENT_ARRAY_BUFFER, TRIANGLES, GlbBuilder, accessor_
                           read_glb)
 from svfri.io.images import atomic_write_bytes
 from svfri.io.output_set import DEFAULT_ROUGHNESS, FaceAsset, load_face_asset
+from svfri.math.color import SKIN_F0, SKIN_INDEX_OF_REFRACTION, ior_to_f0, srgb_encode_unit, srgb_to_linear_np
 
 __all__ = [
     "write_glb", "write_glb_from_folder", "glb_bytes", "read_glb", "accessor_array", "GLB_FILE_NAME",
@@ -69,42 +70,19 @@ ROUGHNESS_MAP_FILE = "roughness.png"
 DEFAULT_TEXTURE_SIZE = 1024
 #: svfri's world unit is the centimetre, glTF's the metre.
 CENTIMETRES_PER_METRE = 100.0
-#: Skin F0 that svfri's specular map scales (the value of :data:`svfri.math.brdf.SKIN_F0`; ``fit.json``'s
-#: ``material.specular_f0_scale`` overrides it). Kept here as a number so that export does not import TensorFlow;
-#: tests assert the two agree.
-SKIN_SPECULAR_F0 = 0.028
-#: Skin's index of refraction written as ``KHR_materials_ior`` (:data:`svfri.math.brdf.SKIN_INDEX_OF_REFRACTION`).
-SKIN_IOR = 1.4
+#: Skin F0 that svfri's specular map scales (:data:`svfri.math.color.SKIN_F0`; ``fit.json``'s
+#: ``material.specular_f0_scale`` overrides it).
+SKIN_SPECULAR_F0 = SKIN_F0
+#: Skin's index of refraction written as ``KHR_materials_ior`` (:data:`svfri.math.color.SKIN_INDEX_OF_REFRACTION`).
+SKIN_IOR = SKIN_INDEX_OF_REFRACTION
 #: The material extensions every svfri ``.glb`` uses (``extensionsUsed``).
 MATERIAL_EXTENSIONS = ("KHR_materials_specular", "KHR_materials_ior")
 
-# IEC 61966-2-1 sRGB transfer function (the same constants as svfri.math.color, which imports TensorFlow).
-_SRGB_DECODE_THRESHOLD = 0.04045
-_SRGB_ENCODE_THRESHOLD = 0.0031308
-_SRGB_LINEAR_SLOPE = 12.92
-_SRGB_OFFSET = 0.055
-_SRGB_SCALE = 1.055
-_SRGB_GAMMA = 2.4
+#: sRGB decoding (IEC 61966-2-1), ``[0, 1]`` -> linear, and encoding of linear values clipped to ``[0, 1]``
+#: (:mod:`svfri.math.color`, which imports without TensorFlow).
+srgb_decode = srgb_to_linear_np
+srgb_encode = srgb_encode_unit
 _NORMALIZE_EPSILON = 1e-12
-
-
-def srgb_decode(encoded: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB decoding, ``[0, 1] -> [0, 1]`` linear (numpy twin of :func:`svfri.math.color.srgb_to_linear_np`)."""
-    encoded = np.asarray(encoded, dtype=np.float64)
-    power = ((np.maximum(encoded, _SRGB_DECODE_THRESHOLD) + _SRGB_OFFSET) / _SRGB_SCALE) ** _SRGB_GAMMA
-    return np.where(encoded <= _SRGB_DECODE_THRESHOLD, encoded / _SRGB_LINEAR_SLOPE, power)
-
-
-def srgb_encode(linear: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 sRGB encoding, linear ``[0, 1] -> [0, 1]`` (twin of :func:`svfri.math.color.linear_to_srgb_np`)."""
-    linear = np.clip(np.asarray(linear, dtype=np.float64), 0.0, 1.0)
-    power = _SRGB_SCALE * np.maximum(linear, _SRGB_ENCODE_THRESHOLD) ** (1.0 / _SRGB_GAMMA) - _SRGB_OFFSET
-    return np.where(linear <= _SRGB_ENCODE_THRESHOLD, linear * _SRGB_LINEAR_SLOPE, power)
-
-
-def ior_to_f0(index_of_refraction: float) -> float:
-    """Normal-incidence Fresnel reflectance against air, ``F0 = ((n - 1) / (n + 1))^2`` (n = 1.4 -> 0.02778)."""
-    return ((index_of_refraction - 1.0) / (index_of_refraction + 1.0)) ** 2
 
 
 # ----------------------------------------------------------------------------------------------------- textures

@@ -37,10 +37,10 @@ import numpy as np
 
 from svfri.errors import InputError
 from svfri.geometry.ict_head import FORMAT_VERSION, ICT_HEAD_FILENAME, OPAQUE_PARTS, IctHead, load_ict_head
-from svfri.io.gltf import SKIN_SPECULAR_F0
 from svfri.io.images import read_photo
 from svfri.io.output_set import (DEFAULT_ROUGHNESS, PLACEHOLDER_ALBEDO_SRGB, PLACEHOLDER_MAP_SIZE,
                                  PLACEHOLDER_SPECULAR)
+from svfri.math.color import SKIN_F0
 
 __all__ = ["IctExport", "IctPart", "PartMaterial", "load_ict_export", "build_ict_export", "has_ict_fit",
            "PART_FAMILIES", "DEFAULT_PART_MATERIALS", "ROTATION_TOLERANCE"]
@@ -54,7 +54,7 @@ PART_FAMILIES = {"face": "skin", "back_head": "skin",
                  "sclera_right": "eyes", "iris_right": "eyes",
                  "mouth_socket": "mouth", "gums_tongue": "mouth", "teeth": "mouth"}
 #: Water's F0 (0.02) as a scale on skin's 0.028: wet tissue (sclera, iris behind its tear film, gums).
-_WET_SPECULAR = 0.02 / SKIN_SPECULAR_F0
+_WET_SPECULAR = 0.02 / SKIN_F0
 #: Materials of the parts a folder does not describe: ``(albedo sRGB, perceptual roughness, specular scale)``.
 #: The colours are the path-traced benchmark's ground-truth eye and mouth materials (linear there:
 #: sclera 0.62/0.58/0.55, teeth 0.62/0.57/0.47, gums 0.42/0.10/0.10, mouth 0.16/0.035/0.035), sRGB-encoded;
@@ -110,6 +110,8 @@ class IctPart:
       uv: ``[n, 2]`` ``(u - tile, t)`` in the part's own texture, ``t`` up.
       position_deltas: ``[53, n, 3]`` each expression's displacement at weight 1, world cm.
       normal_deltas: ``[53, n, 3]`` each expression's normal change at weight 1 (unit-vector difference).
+      fitted_positions / fitted_normals: ``[n, 3]`` the photo's shape (fitted identity and expression), world
+        cm, and its unit normals (for formats without morphs).
       material: the part's :class:`PartMaterial`.
     """
 
@@ -123,6 +125,8 @@ class IctPart:
     uv: np.ndarray
     position_deltas: np.ndarray
     normal_deltas: np.ndarray
+    fitted_positions: np.ndarray
+    fitted_normals: np.ndarray
     material: PartMaterial
 
 
@@ -306,7 +310,7 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
 # ------------------------------------------------------------------------------------------------ geometry
 
 def build_ict_export(head: IctHead, identity: np.ndarray, expression: np.ndarray, rotation: np.ndarray,
-                     materials: dict[str, PartMaterial], *, specular_f0: float = SKIN_SPECULAR_F0,
+                     materials: dict[str, PartMaterial], *, specular_f0: float = SKIN_F0,
                      notes: tuple[str, ...] = ()) -> IctExport:
     """The fitted head's parts, base shape and morphs (module docstring) from coefficients and materials.
 
@@ -320,6 +324,8 @@ def build_ict_export(head: IctHead, identity: np.ndarray, expression: np.ndarray
     base_normals = head.vertex_normals(base_world)                            # [V, 3] world
     modes_world = np.asarray(head.expression_modes, dtype=np.float64) @ rotation.T   # [53, V, 3]
     normal_deltas = np.stack([head.vertex_normals(base_world + mode) - base_normals for mode in modes_world])
+    fitted_world = head.shape(identity, expression) @ rotation.T
+    fitted_normals = head.vertex_normals(fitted_world)
     render_positions = head.render_vertices(base_world)
     render_normals = head.render_vertices(base_normals)
     tangents = head.render_tangents(render_positions, render_normals)
@@ -333,6 +339,7 @@ def build_ict_export(head: IctHead, identity: np.ndarray, expression: np.ndarray
             positions=render_positions[render_ids], normals=render_normals[render_ids], tangents=tangents[render_ids],
             uv=np.asarray(head.part_uv(name)[render_ids], dtype=np.float64),
             position_deltas=modes_world[:, model_ids], normal_deltas=normal_deltas[:, model_ids],
+            fitted_positions=fitted_world[model_ids], fitted_normals=fitted_normals[model_ids],
             material=materials[name]))
     return IctExport(parts=tuple(parts), expression_names=tuple(head.expression_names),
                      expression=np.asarray(expression, dtype=np.float64), identity=np.asarray(identity, np.float64),
@@ -360,7 +367,7 @@ def load_ict_export(folder: str | Path, head: IctHead | None = None) -> IctExpor
     head = head or load_ict_head()
     identity, expression, rotation = _ict_block(fit, head, where)
     material = fit.get("material", {}) if isinstance(fit.get("material", {}), dict) else {}
-    specular_f0 = _finite_number(material.get("specular_f0_scale", SKIN_SPECULAR_F0), "material.specular_f0_scale",
+    specular_f0 = _finite_number(material.get("specular_f0_scale", SKIN_F0), "material.specular_f0_scale",
                                  where)
     if not 0.0 < specular_f0 <= 1.0:
         raise InputError(f"{where}: material.specular_f0_scale must be in (0, 1], got {specular_f0}")

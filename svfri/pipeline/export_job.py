@@ -7,26 +7,36 @@
   roughness map), downscaled to ``texture_size`` when larger. The ``face_`` prefix keeps them from overwriting the
   folder's own maps when exporting into the folder itself.
 
+A folder whose ``fit.json`` holds an ``"ict"`` block (fitted with the ICT-FaceKit head) exports the head instead
+(:mod:`svfri.io.ict_export`): ``face.glb`` with a primitive and material per part and the 53 expression morphs
+(:mod:`svfri.io.gltf_ict`); ``face.obj`` in the fitted pose (OBJ has no morphs), one object with a group per part
+family (skin, eyes, mouth) and a material per part (:mod:`svfri.io.obj_parts`), the face's maps as above and
+each textured part's map as ``face_<part>_albedo.png``.
+
 The OBJ set is written all-or-nothing (:class:`svfri.io.staging.StagedOutput`); each file atomically.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from svfri.errors import UsageError
-from svfri.io.gltf import (DEFAULT_TEXTURE_SIZE, GLB_FILE_NAME, folder_material, downscale_albedo, downscale_grey,
-                           downscale_normal, write_glb)
+from svfri.io.gltf import (DEFAULT_TEXTURE_SIZE, GLB_FILE_NAME, SKIN_IOR, folder_material, downscale_albedo,
+                           downscale_grey, downscale_normal, ior_to_f0, srgb_decode, write_glb)
+from svfri.io.gltf_ict import write_ict_glb
+from svfri.io.ict_export import IctExport, has_ict_fit, load_ict_export
 from svfri.io.images import write_png
-from svfri.io.mesh_io import write_obj
+from svfri.io.mesh_io import BLENDER_NEUTRAL_SPECULAR, write_obj
+from svfri.io.obj_parts import ObjMaterial, ObjPart, write_obj_parts
 from svfri.io.staging import StagedOutput, check_writable_folder
 from svfri.pipeline.folder_input import load_output_folder
 
-__all__ = ["ExportSettings", "run_export", "EXPORT_FORMATS", "OBJ_STEM"]
+__all__ = ["ExportSettings", "run_export", "is_ict_folder", "EXPORT_FORMATS", "OBJ_STEM"]
 
 #: ``--format`` choices.
 EXPORT_FORMATS = ("glb", "obj", "both")
@@ -78,30 +88,96 @@ def _write_obj_set(folder: Path, asset, roughness_map: np.ndarray | None, textur
     return written
 
 
+def _ict_obj_material(part, specular_f0: float, textures: dict[str, str]) -> ObjMaterial:
+    """A part's material for the MTL: Blender's Specular IOR Level is linear in F0, 0.5 at the IOR's own F0."""
+    material = part.material
+    scale = 1.0 if material.specular_map is not None else material.specular_scale
+    level = BLENDER_NEUTRAL_SPECULAR * scale * specular_f0 / ior_to_f0(SKIN_IOR)
+    diffuse = (1.0, 1.0, 1.0) if "albedo" in textures else tuple(srgb_decode(np.asarray(
+        material.albedo_factor_srgb, dtype=np.float64)).tolist())
+    return ObjMaterial(name=f"{part.family}_{part.name}", diffuse_linear=diffuse, roughness=material.roughness,
+                       specular_level=level, ior=SKIN_IOR, textures=textures)
+
+
+def _write_ict_obj_set(folder: Path, export: IctExport, texture_size: int) -> list[Path]:
+    """``face.obj`` / ``face.mtl`` of the fitted head (fitted pose, cm) and the maps its materials name."""
+    parts, materials, maps = [], [], {}
+    for part in export.parts:
+        material = part.material
+        prefix = OBJ_STEM if part.name == "face" else f"{OBJ_STEM}_{part.name}"
+        textures = {}
+        if material.albedo_srgb is not None:
+            textures["albedo"] = f"{prefix}_albedo.png"
+            maps[textures["albedo"]] = downscale_albedo(material.albedo_srgb, texture_size)
+        if material.specular_map is not None:
+            textures["specular"] = f"{prefix}_specular.png"
+            maps[textures["specular"]] = downscale_grey(material.specular_map, texture_size)[..., 0]
+        if material.normal_map is not None:
+            textures["normal"] = f"{prefix}_normal.png"
+            maps[textures["normal"]] = downscale_normal(material.normal_map, texture_size)
+        if material.roughness_map is not None:
+            textures["roughness"] = f"{prefix}_roughness.png"
+            maps[textures["roughness"]] = downscale_grey(material.roughness_map, texture_size)[..., 0]
+        materials.append(_ict_obj_material(part, export.specular_f0, textures))
+        parts.append(ObjPart(group=part.family, material=materials[-1].name, vertices=part.fitted_positions,
+                             uv=part.uv, normals=part.fitted_normals, faces=part.faces))
+    order = {"skin": 0, "eyes": 1, "mouth": 2}
+    parts.sort(key=lambda part: order[part.group])  # one g statement per family
+    with StagedOutput(folder) as stage:
+        for name, image in maps.items():
+            write_png(stage.path / name, image)
+        write_obj_parts(stage.path / f"{OBJ_STEM}.obj", parts, materials, object_name="ict_head",
+                        header="svfri fitted ICT head in the photo's expression: units cm, +Y up, face along +Z; "
+                               "morphs (blendshapes) are in face.glb")
+    return [folder / f"{OBJ_STEM}.obj", folder / f"{OBJ_STEM}.mtl"] + [folder / name for name in maps]
+
+
+def is_ict_folder(folder: Path) -> bool:
+    """Whether ``folder``'s ``fit.json`` reads and describes an ICT-head fit (anything else takes the face-disc path,
+    which reports a missing or broken ``fit.json``)."""
+    try:
+        return has_ict_fit(json.loads((Path(folder) / "fit.json").read_text()))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+
+
 def run_export(folder: str | Path, *, out: str | Path | None = None,
                settings: ExportSettings = ExportSettings()) -> dict:
     """Exports an output folder; returns ``{"files": [...], "notes": [...], "seconds": s}``.
 
     Args:
-      folder: an output folder of ``svfri fit`` / ``svfri mesh`` (or any folder following the output contract).
+      folder: an output folder of ``svfri fit`` / ``svfri mesh`` (or any folder following the output contract);
+        one fitted with the ICT head (``"ict"`` in ``fit.json``) exports the animatable head.
       out: destination folder (default ``folder``); with ``format="glb"`` it may also be a ``.glb`` file name.
 
     Raises:
-      InputError: ``folder`` is not an output set, or a file in it (a map, ``visibility.npz``) is unreadable.
+      InputError: ``folder`` is not an output set, or a file in it (a map, ``visibility.npz``) is unreadable, or
+        its ``"ict"`` block does not fit the ICT model.
       OutputError: the destination cannot be written.
       UsageError: a ``.glb`` name with ``format`` obj/both.
     """
     clock = time.perf_counter()
     folder = Path(folder)
     destination, glb_path = _destinations(folder, Path(out) if out is not None else None, settings.format)
-    asset = load_output_folder(folder)
-    roughness_map, specular_f0 = folder_material(folder)
-    check_writable_folder(destination)
     files: list[Path] = []
-    if settings.format in ("glb", "both"):
-        files.append(write_glb(glb_path or destination / GLB_FILE_NAME, asset, texture_size=settings.texture_size,
-                               roughness_map=roughness_map, specular_f0=specular_f0))
-    if settings.format in ("obj", "both"):
-        files += _write_obj_set(destination, asset, roughness_map, settings.texture_size)
-    return {"files": [str(path) for path in files], "notes": list(asset.notes),
-            "seconds": round(time.perf_counter() - clock, 3)}
+    if is_ict_folder(folder):
+        export = load_ict_export(folder)
+        check_writable_folder(destination)
+        if settings.format in ("glb", "both"):
+            files.append(write_ict_glb(glb_path or destination / GLB_FILE_NAME, export,
+                                       texture_size=settings.texture_size))
+        if settings.format in ("obj", "both"):
+            files += _write_ict_obj_set(destination, export, settings.texture_size)
+        notes = list(export.notes)
+    else:
+        asset = load_output_folder(folder)
+        roughness_map, specular_f0 = folder_material(folder)
+        check_writable_folder(destination)
+        if settings.format in ("glb", "both"):
+            files.append(write_glb(glb_path or destination / GLB_FILE_NAME, asset,
+                                   texture_size=settings.texture_size, roughness_map=roughness_map,
+                                   specular_f0=specular_f0))
+        if settings.format in ("obj", "both"):
+            files += _write_obj_set(destination, asset, roughness_map, settings.texture_size)
+        notes = list(asset.notes)
+    return {"files": [str(path) for path in files], "notes": notes, "seconds": round(time.perf_counter() - clock, 3)}
