@@ -24,6 +24,7 @@ import pytest
 from svfri.errors import InputError
 from svfri.geometry.ict_head import FORMAT_VERSION, OPAQUE_PARTS, load_ict_head
 from svfri.io import gltf_ict
+from svfri.io.ict_export import load_ict_export
 from svfri.io.glb import accessor_array, read_glb
 from svfri.math.color import srgb_to_linear_np
 
@@ -109,7 +110,7 @@ def exported(ict_folder, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("ict_out")
     report = run_export(ict_folder, out=out, settings=ExportSettings(format="both", texture_size=0))
     document, binary = read_glb(out / "face.glb")
-    return {"out": out, "report": report, "document": document, "binary": binary}
+    return {"folder": ict_folder, "out": out, "report": report, "document": document, "binary": binary}
 
 
 def _primitives_by_part(document: dict) -> dict[str, dict]:
@@ -229,8 +230,6 @@ def test_uvs_are_relative_to_each_parts_tile(exported):
 
 
 def test_sparse_targets_equal_dense_ones_and_are_smaller(ict_folder, record_property):
-    from svfri.io.ict_export import load_ict_export
-
     export = load_ict_export(ict_folder)
     sparse, dense = (gltf_ict.ict_glb_bytes(export, texture_size=0, sparse=flag) for flag in (True, False))
     record_property("glb_mb_sparse", round(len(sparse) / 1e6, 2))
@@ -290,13 +289,16 @@ def test_three_js_jaw_open_moves_the_mouth_and_chin_not_the_forehead(exported, i
     query = "&".join([f"width={RENDER_SIZE}&height={RENDER_SIZE}&lighting=gradient&radiance=0.5&slope=0.4",
                       *(f"{key}={value}" for key, value in frustum.items())])
     glb = str(exported["out"] / "face.glb")
+    dense = tmp_path / "dense.glb"
+    dense.write_bytes(gltf_ict.ict_glb_bytes(load_ict_export(exported["folder"]), texture_size=0, sparse=False))
     jobs = [{"model": glb, "out": str(tmp_path / f"jaw{weight}.png"), "query": f"{query}&morph=jawOpen:{weight}"}
             for weight in (0, 1)]
+    jobs.append({"model": str(dense), "out": str(tmp_path / "dense1.png"), "query": f"{query}&morph=jawOpen:1"})
     (tmp_path / "jobs.json").write_text(json.dumps(jobs))
     result = subprocess.run([NODE, str(VIEWER / "render.mjs"), str(tmp_path / "jobs.json")], capture_output=True,
                             text=True, timeout=240)
     reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert result.returncode == 0 and len(reports) == 2 and all(r["ok"] for r in reports), result.stdout[-2000:]
+    assert result.returncode == 0 and len(reports) == 3 and all(r["ok"] for r in reports), result.stdout[-2000:]
     jaw = head.expression_names.index("jawOpen")
     meshes = reports[0]["materials"]
     assert len(meshes) == len(OPAQUE_PARTS)
@@ -308,8 +310,9 @@ def test_three_js_jaw_open_moves_the_mouth_and_chin_not_the_forehead(exported, i
         assert influences[jaw] == 0
     assert all(mesh["morphTargetInfluences"][jaw] == 1 for mesh in reports[1]["materials"])
 
-    closed, opened = (cv2.imread(job["out"], cv2.IMREAD_UNCHANGED).astype(np.float64) for job in jobs)
+    closed, opened, opened_dense = (cv2.imread(job["out"], cv2.IMREAD_UNCHANGED).astype(np.float64) for job in jobs)
     difference = np.abs(closed - opened)[..., :3].max(axis=-1)                  # 8-bit levels
+    sparse_vs_dense = float((np.abs(opened - opened_dense)[..., :3].max(axis=-1) > 2).mean())
     landmarks = head.landmarks68(fitted)
     mouth_chin = _pixel_box(np.concatenate([landmarks[48:68], landmarks[5:12]]), frustum, RENDER_SIZE, 4)
     brows = landmarks[17:27]
@@ -321,8 +324,11 @@ def test_three_js_jaw_open_moves_the_mouth_and_chin_not_the_forehead(exported, i
     changed_fraction = float((difference[mouth_chin] > 8).mean())
     record_property("jaw_open_mouth_chin_mean_levels", round(mouth_change, 2))
     record_property("jaw_open_forehead_mean_levels", round(forehead_change, 3))
+    record_property("sparse_vs_dense_pixels_over_2_levels", sparse_vs_dense)
     print(f"three.js jawOpen 0 -> 1: mouth/chin box mean change {mouth_change:.2f} levels "
-          f"({100 * changed_fraction:.0f} % of its pixels > 8 levels), forehead box {forehead_change:.3f} levels")
+          f"({100 * changed_fraction:.0f} % of its pixels > 8 levels), forehead box {forehead_change:.3f} levels; "
+          f"sparse vs dense targets: {100 * sparse_vs_dense:.3f} % of pixels differ by > 2 levels")
+    assert sparse_vs_dense < 1e-3
     assert changed_fraction > 0.2
     assert mouth_change > 10.0
     assert forehead_change < 0.5
@@ -343,8 +349,8 @@ def test_obj_has_a_material_per_part_in_the_fitted_pose(exported, ict_fit):
     scene = trimesh.load(out / "face.obj", process=False)
     fitted_cm = head.render_vertices(head.shape(identity, expression) @ rotation.T)
     for part in OPAQUE_PARTS:
-        family = {"face": "skin", "back_head": "skin", "mouth_socket": "mouth", "gums_tongue": "mouth",
-                  "teeth": "mouth"}.get(part, "eyes")
+        family = "eyes" if part.startswith(("sclera", "iris")) else \
+            "mouth" if part in ("mouth_socket", "gums_tongue", "teeth") else "skin"
         geometry = scene.geometry[f"{family}_{part}"]
         render_ids, faces = head.part_mesh(part)
         np.testing.assert_allclose(geometry.vertices, fitted_cm[render_ids], atol=2e-6)

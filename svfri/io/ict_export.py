@@ -14,7 +14,7 @@ A folder whose ``fit.json`` holds an ``"ict"`` block was fitted with the ICT-Fac
   UV seams, :meth:`IctHead.vertex_normals`); a morph's normal delta is ``n(base + morph_j) - n(base)``, exact at
   weight 0 and 1 of one target and the usual linear blend (then renormalised by the engine) in between.
 * **Parts** (:data:`svfri.geometry.ict_head.OPAQUE_PARTS`), each its own primitive and material, in three
-  families: skin (``face``, ``back_head``), eyes (sclera and iris of each eye, the eye sockets), mouth (mouth
+  families: skin (``face``, ``back_head``, the eye sockets), eyes (sclera and iris of each eye), mouth (mouth
   socket, gums and tongue, teeth). UVs are the part's own tile, ``(u - tile, t)`` (:meth:`IctHead.part_uv`).
 * **Materials**. ``face``: the folder's skin maps in ICT's face tile -- ``albedo.png`` (sRGB), ``specular.png``
   (linear scale on ``material.specular_f0_scale``, default 0.028), ``normal.png`` (tangent space, OpenGL +Y, on
@@ -49,9 +49,8 @@ __all__ = ["IctExport", "IctPart", "PartMaterial", "load_ict_export", "build_ict
 #: a rotation leaves ~1e-7; anything near this bound is not a rotation).
 ROTATION_TOLERANCE = 1e-4
 #: Part family of each opaque part (the OBJ's groups; the glTF's materials are named ``<family>_<part>``).
-PART_FAMILIES = {"face": "skin", "back_head": "skin",
-                 "eye_socket_left": "eyes", "eye_socket_right": "eyes", "sclera_left": "eyes", "iris_left": "eyes",
-                 "sclera_right": "eyes", "iris_right": "eyes",
+PART_FAMILIES = {"face": "skin", "back_head": "skin", "eye_socket_left": "skin", "eye_socket_right": "skin",
+                 "sclera_left": "eyes", "iris_left": "eyes", "sclera_right": "eyes", "iris_right": "eyes",
                  "mouth_socket": "mouth", "gums_tongue": "mouth", "teeth": "mouth"}
 #: Water's F0 (0.02) as a scale on skin's 0.028: wet tissue (sclera, iris behind its tear film, gums).
 _WET_SPECULAR = 0.02 / SKIN_F0
