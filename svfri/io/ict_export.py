@@ -68,7 +68,8 @@ DEFAULT_PART_MATERIALS = {
 }
 #: Soft face-mask level (:attr:`IctHead.region_masks` ``"face"``) above which a texel counts for the median.
 _FACE_MASK_LEVEL = 0.5
-_EIGHT_BIT_MAX = 1.0
+#: What a user can do about a folder whose ``fit.json`` does not fit the model.
+_AGAIN = "run `svfri fit` for this photo again"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,40 +161,41 @@ def has_ict_fit(fit: dict) -> bool:
 
 
 def _finite_vector(value, what: str, where: Path) -> np.ndarray:
+    if value is None:
+        raise InputError(f"{where}: {what} is missing; {_AGAIN}")
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(f"{where}: {what} must be numbers; run `svfri fit` for this photo again") from None
+        raise InputError(f"{where}: {what} must be numbers; {_AGAIN}") from None
     if not np.all(np.isfinite(array)):
-        raise InputError(f"{where}: {what} holds a non-finite number; run `svfri fit` for this photo again")
+        raise InputError(f"{where}: {what} holds a non-finite number; {_AGAIN}")
     return array
 
 
 def _ict_block(fit: dict, head: IctHead, where: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(identity [k], expression [53], rotation [3, 3])`` of ``fit["ict"]``, checked against ``head``."""
     block = fit["ict"]
-    again = "run `svfri fit` for this photo again"
     if not isinstance(block, dict):
-        raise InputError(f"{where}: \"ict\" must be an object; {again}")
+        raise InputError(f"{where}: \"ict\" must be an object; {_AGAIN}")
     if block.get("model") != ICT_HEAD_FILENAME or block.get("format_version") != FORMAT_VERSION:
         raise InputError(f"{where}: ict.model / format_version are {block.get('model')!r} / "
                          f"{block.get('format_version')!r}, this svfri has {ICT_HEAD_FILENAME} version "
-                         f"{FORMAT_VERSION}; {again} with this svfri")
+                         f"{FORMAT_VERSION}; {_AGAIN} with this svfri")
     identity = _finite_vector(block.get("identity"), "ict.identity", where)
     if identity.ndim != 1 or not 1 <= identity.shape[0] <= head.identity_count:
         raise InputError(f"{where}: ict.identity must hold 1 to {head.identity_count} weights (the model's identity "
-                         f"modes), got shape {list(identity.shape)}; {again} with this svfri")
+                         f"modes), got shape {list(identity.shape)}; {_AGAIN} with this svfri")
     weights = block.get("expression")
     if not isinstance(weights, dict) or set(weights) != set(head.expression_names):
         missing = sorted(set(head.expression_names) - set(weights or {})) if isinstance(weights, dict) else []
         unknown = sorted(set(weights or {}) - set(head.expression_names)) if isinstance(weights, dict) else []
         raise InputError(f"{where}: ict.expression must map the model's {head.expression_count} ARKit names to "
-                         f"weights (missing {missing[:3]}, unknown {unknown[:3]}); {again}")
+                         f"weights (missing {missing[:3]}, unknown {unknown[:3]}); {_AGAIN}")
     expression = _finite_vector([weights[name] for name in head.expression_names], "ict.expression", where)
     rotation = _finite_vector(block.get("rotation_model_to_world"), "ict.rotation_model_to_world", where)
     if rotation.shape != (3, 3) or np.abs(rotation.T @ rotation - np.eye(3)).max() > ROTATION_TOLERANCE \
             or abs(np.linalg.det(rotation) - 1.0) > ROTATION_TOLERANCE:
-        raise InputError(f"{where}: ict.rotation_model_to_world must be a 3x3 rotation (orthonormal, det +1); {again}")
+        raise InputError(f"{where}: ict.rotation_model_to_world must be a 3x3 rotation (orthonormal, det +1); {_AGAIN}")
     return identity, expression, rotation
 
 
@@ -216,36 +218,37 @@ def _face_median(image: np.ndarray, head: IctHead) -> np.ndarray:
 def _finite_number(value, what: str, where: Path) -> float:
     number = _finite_vector(value, what, where)
     if number.ndim != 0:
-        raise InputError(f"{where}: {what} must be one number; run `svfri fit` for this photo again")
+        raise InputError(f"{where}: {what} must be one number; {_AGAIN}")
     return float(number)
 
 
 def _unit_interval(value, what: str, where: Path) -> float:
     number = _finite_number(value, what, where)
-    if not 0.0 <= number <= _EIGHT_BIT_MAX:
-        raise InputError(f"{where}: {what} must be in [0, 1], got {number}; run `svfri fit` for this photo again")
+    if not 0.0 <= number <= 1.0:
+        raise InputError(f"{where}: {what} must be in [0, 1], got {number}; {_AGAIN}")
     return number
 
 
 def _described_part(folder: Path, name: str, entry, where: Path) -> PartMaterial:
     """``fit.json`` ``parts[name]`` as a material (its texture read from the folder)."""
     if not isinstance(entry, dict):
-        raise InputError(f"{where}: parts.{name} must be an object; run `svfri fit` for this photo again")
+        raise InputError(f"{where}: parts.{name} must be an object; {_AGAIN}")
     albedo = _finite_vector(entry.get("albedo_srgb", PLACEHOLDER_ALBEDO_SRGB), f"parts.{name}.albedo_srgb", where)
     if albedo.shape != (3,) or albedo.min() < 0.0 or albedo.max() > 1.0:
         raise InputError(f"{where}: parts.{name}.albedo_srgb must be 3 numbers in [0, 1]; "
-                         "run `svfri fit` for this photo again")
+                         f"{_AGAIN}")
     roughness = _unit_interval(entry.get("roughness", DEFAULT_ROUGHNESS), f"parts.{name}.roughness", where)
     specular = _finite_number(entry.get("specular", 1.0), f"parts.{name}.specular", where)
     if specular < 0.0:
-        raise InputError(f"{where}: parts.{name}.specular must be >= 0; run `svfri fit` for this photo again")
+        raise InputError(f"{where}: parts.{name}.specular must be >= 0; {_AGAIN}")
     texture = entry.get("texture")
     image = None
     if texture is not None:
         path = folder / str(texture)
-        if not isinstance(texture, str) or Path(texture).is_absolute() or not path.is_file():
+        if not isinstance(texture, str) or Path(texture).is_absolute() or ".." in Path(texture).parts \
+                or not path.is_file():
             raise InputError(f"{where}: parts.{name}.texture {texture!r} is not a file in {folder}; "
-                             "run `svfri fit` for this photo again")
+                             f"{_AGAIN}")
         image = _read_map(path, 3)
     return PartMaterial(albedo_srgb=image, albedo_factor_srgb=tuple(albedo.tolist()), roughness=roughness,
                         specular_scale=specular, source=f"fit.json parts.{name}" + (f" ({texture})" if texture else ""))
@@ -258,8 +261,8 @@ def _default_kind(name: str) -> str:
 def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dict[str, PartMaterial], list[str]]:
     notes = []
     maps = {}
-    for name, channels, placeholder in (("albedo", 3, PLACEHOLDER_ALBEDO_SRGB), ("specular", 1, (PLACEHOLDER_SPECULAR,)),
-                                        ("normal", 3, (0.5, 0.5, 1.0))):
+    for name, channels, placeholder in (("albedo", 3, PLACEHOLDER_ALBEDO_SRGB),
+                                        ("specular", 1, (PLACEHOLDER_SPECULAR,)), ("normal", 3, (0.5, 0.5, 1.0))):
         path = folder / f"{name}.png"
         if path.is_file():
             maps[name] = _read_map(path, channels)
@@ -277,11 +280,11 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
                                       source="albedo.png, specular.png, normal.png (ICT face tile)")}
     described = fit.get("parts", {}) or {}
     if not isinstance(described, dict):
-        raise InputError(f"{where}: \"parts\" must be an object; run `svfri fit` for this photo again")
+        raise InputError(f"{where}: \"parts\" must be an object; {_AGAIN}")
     unknown = sorted(set(described) - set(head.part_names))
     if unknown:
         raise InputError(f"{where}: parts {unknown} are not parts of the ICT head ({', '.join(head.part_names)}); "
-                         "run `svfri fit` for this photo again")
+                         f"{_AGAIN}")
     left_out = sorted(set(described) - set(OPAQUE_PARTS) - {"face"})
     if left_out:
         notes.append(f"parts {left_out} are not exported (not opaque: cornea, tear film, lashes, shading layers)")
