@@ -21,7 +21,7 @@ import click
 
 import svfri
 from svfri.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SvfriError
-from svfri.fitting.settings import FitSettings, RefineSettings
+from svfri.fitting.settings import ENHANCE_MODES, FitSettings, RefineSettings
 from svfri.native_logs import import_tensorflow
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -293,6 +293,10 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
 @click.option("--latent-prior", default=FitSettings.latent_prior_weight, show_default=True,
               type=click.FloatRange(min=0), help="Weight of |z - z_encoder|^2: keeps the maps near the networks' "
               "prediction while the light moves (0 = the paper's unregularised fit).")
+@click.option("--enhance", "enhance", default=FitSettings.enhance, show_default=True,
+              type=click.Choice(ENHANCE_MODES),
+              help="Where the enhancers run: after (once, on the fitted codes; the steps render the decoders' maps), "
+              "loop (in every step, as the paper; slower) or off (the decoders' maps are written).")
 @click.option("--refine-steps", default=RefineSettings.steps, show_default=True, type=click.IntRange(0, 100000),
               help="Detail refinement steps on the albedo texels after the latent fit (0 = off, the default: on "
                    "path-traced tuning scenes it put shading into the albedo; 60 gives a closer reconstruction).")
@@ -303,8 +307,8 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
               help="Run the batch on a local Dask cluster of N worker processes (pip install 'svfri[dask]').")
 def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, json_lines, debug, steps,
                 learning_rate,
-                resolution, texture_size, loss_space, seed, device, save_every, latent_prior, refine_steps,
-                no_report, scheduler, workers):
+                resolution, texture_size, loss_space, seed, device, save_every, latent_prior, enhance,
+                refine_steps, no_report, scheduler, workers):
     """Reconstruct: photo -> albedo, specular, normal maps, SH lighting and mesh (the full output set).
 
     INPUTS are photo files, folders or glob patterns; several inputs get one sub-folder each under --out.
@@ -326,7 +330,7 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
         settings = FitJobSettings(
             geometry=GeometrySettings(face_index=face_index, texture_size=texture_size, seed=seed),
             fit=FitSettings(steps=steps, learning_rate=learning_rate, loss_space=loss_space,
-                            latent_prior_weight=latent_prior),
+                            latent_prior_weight=latent_prior, enhance=enhance),
             refine=RefineSettings(steps=refine_steps), resolution=resolution, save_every=save_every, report=not no_report)
 
         show_steps = not (quiet or as_json or json_lines) and _progress_on_terminal()
