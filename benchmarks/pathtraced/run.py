@@ -9,8 +9,8 @@ Rows (each an output folder scored by :mod:`benchmarks.pathtraced.reproject` and
 * ``default fit`` -- ``svfri fit`` as shipped (the latent fit: the paper's method with svfri's latent prior);
 * ``default + detail refinement`` -- ``svfri fit --refine-steps 60`` (off by default since the tuning scenes showed
   it putting shading into the albedo);
-* ablations of the default fit: ``no latent prior``, ``enhancers after the fit`` (the steps render the decoders'
-  maps, the enhancers run once on the final codes) and ``no enhancers``.
+* ablations of the default fit: ``no latent prior``, ``enhancers in the loop`` (the paper: every step renders
+  the enhanced maps; the default runs them once on the final codes) and ``no enhancers``.
 
 Scores are computed over the skin pixels of the truth that the fitted mesh covers (the same pixels for every row
 of a scene; the covered fraction is reported), in photo space.
@@ -75,7 +75,7 @@ ROWS = (
 )
 ABLATION_ROWS = (
     Row("default, no latent prior (paper)", "fit", {"latent_prior_weight": 0.0}, ablation=True),
-    Row("default, enhancers after the fit", "fit", {"enhance": "after"}, ablation=True),
+    Row("default, enhancers in the loop (paper)", "fit", {"enhance": "loop"}, ablation=True),
     Row("default, no enhancers", "fit", {"enhance": "off"}, ablation=True),
 )
 #: The row whose geometry defines the scored pixels and the training-mean row's mesh.
