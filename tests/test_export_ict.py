@@ -67,8 +67,11 @@ def _fit_json(head, identity, expression, rotation) -> dict:
                 "expression": dict(zip(head.expression_names, expression.tolist())),
                 "rotation_model_to_world": rotation.tolist(), "scale_px_per_cm_work": 10.0,
                 "residual_rms_px": 1.2, "seconds": 0.3},
-        "parts": {"back_head": {"texture": "back_head.png", "albedo_srgb": [0.6, 0.5, 0.45], "roughness": 0.5,
-                                "specular": 0.5},
+        # The shape of svfri.pipeline.head_parts.parts_json: the face entry points at the skin maps with nulls.
+        "parts": {"face": {"material": "face", "texture": "albedo.png", "albedo_srgb": None, "roughness": 0.4,
+                           "specular": None, "source": "the skin maps (face tile)"},
+                  "back_head": {"material": "back_head", "texture": "back_head.png", "albedo_srgb": [0.6, 0.5, 0.45],
+                                "roughness": 0.5, "specular": 0.5, "source": "synthetic"},
                   "teeth": {"texture": "teeth.png", "albedo_srgb": [0.9, 0.88, 0.8], "roughness": 0.3,
                             "specular": 1.4},
                   "iris_left": {"texture": "iris_left.png", "albedo_srgb": [0.3, 0.2, 0.1], "roughness": 0.12,
@@ -154,6 +157,7 @@ def test_materials_follow_the_folder(exported):
 
     face = material("face")
     assert {"baseColorTexture"} <= set(face["pbrMetallicRoughness"]) and "normalTexture" in face
+    assert face["pbrMetallicRoughness"]["roughnessFactor"] == pytest.approx(0.4)  # parts.face over material
     assert "TANGENT" in primitives["face"]["attributes"]
     sclera = material("sclera_left")["pbrMetallicRoughness"]
     np.testing.assert_allclose(sclera["baseColorFactor"][:3], srgb_to_linear_np(np.array(SCLERA_SRGB)),

@@ -18,9 +18,11 @@ A folder whose ``fit.json`` holds an ``"ict"`` block was fitted with the ICT-Fac
   socket, gums and tongue, teeth). UVs are the part's own tile, ``(u - tile, t)`` (:meth:`IctHead.part_uv`).
 * **Materials**. ``face``: the folder's skin maps in ICT's face tile -- ``albedo.png`` (sRGB), ``specular.png``
   (linear scale on ``material.specular_f0_scale``, default 0.028), ``normal.png`` (tangent space, OpenGL +Y, on
-  :meth:`IctHead.render_tangents` frames), an optional ``roughness.png``; otherwise ``material.roughness``.
+  :meth:`IctHead.render_tangents` frames), an optional ``roughness.png``; otherwise ``parts.face.roughness`` or
+  ``material.roughness``.
   Every other part: ``fit.json`` ``parts[name]`` = ``{"texture": file in the part's own UV or null,
-  "albedo_srgb": [r, g, b], "roughness": r, "specular": scale on the same F0}``; a part the folder does not
+  "albedo_srgb": [r, g, b], "roughness": r, "specular": scale on the same F0}`` (``null`` = not set: the
+  default below; ``"source"`` is kept as provenance, other keys are ignored); a part the folder does not
   describe gets a stated default (``back_head``: the face's median albedo and specular over the face mask, the
   eyes and mouth :data:`DEFAULT_PART_MATERIALS`) and a note.
 
@@ -229,16 +231,23 @@ def _unit_interval(value, what: str, where: Path) -> float:
     return number
 
 
+def _value(entry: dict, key: str, default):
+    """``entry[key]``, or ``default`` where the key is absent or ``null`` (``fit.json`` writes null for "not set")."""
+    value = entry.get(key)
+    return default if value is None else value
+
+
 def _described_part(folder: Path, name: str, entry, where: Path) -> PartMaterial:
     """``fit.json`` ``parts[name]`` as a material (its texture read from the folder)."""
     if not isinstance(entry, dict):
         raise InputError(f"{where}: parts.{name} must be an object; {_AGAIN}")
-    albedo = _finite_vector(entry.get("albedo_srgb", PLACEHOLDER_ALBEDO_SRGB), f"parts.{name}.albedo_srgb", where)
+    albedo = _finite_vector(_value(entry, "albedo_srgb", PLACEHOLDER_ALBEDO_SRGB), f"parts.{name}.albedo_srgb",
+                            where)
     if albedo.shape != (3,) or albedo.min() < 0.0 or albedo.max() > 1.0:
         raise InputError(f"{where}: parts.{name}.albedo_srgb must be 3 numbers in [0, 1]; "
                          f"{_AGAIN}")
-    roughness = _unit_interval(entry.get("roughness", DEFAULT_ROUGHNESS), f"parts.{name}.roughness", where)
-    specular = _finite_number(entry.get("specular", 1.0), f"parts.{name}.specular", where)
+    roughness = _unit_interval(_value(entry, "roughness", DEFAULT_ROUGHNESS), f"parts.{name}.roughness", where)
+    specular = _finite_number(_value(entry, "specular", 1.0), f"parts.{name}.specular", where)
     if specular < 0.0:
         raise InputError(f"{where}: parts.{name}.specular must be >= 0; {_AGAIN}")
     texture = entry.get("texture")
@@ -251,7 +260,8 @@ def _described_part(folder: Path, name: str, entry, where: Path) -> PartMaterial
                              f"{_AGAIN}")
         image = _read_map(path, 3)
     return PartMaterial(albedo_srgb=image, albedo_factor_srgb=tuple(albedo.tolist()), roughness=roughness,
-                        specular_scale=specular, source=f"fit.json parts.{name}" + (f" ({texture})" if texture else ""))
+                        specular_scale=specular, source=f"fit.json parts.{name}" + (f" ({texture})" if texture else "")
+                        + (f": {entry['source']}" if isinstance(entry.get("source"), str) else ""))
 
 
 def _default_kind(name: str) -> str:
@@ -271,16 +281,18 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
                                          (PLACEHOLDER_MAP_SIZE, PLACEHOLDER_MAP_SIZE, channels)).copy()
             notes.append(f"no {name}.png: using a constant placeholder {name} map")
     roughness_map = _read_map(folder / "roughness.png", 1) if (folder / "roughness.png").is_file() else None
+    described = fit.get("parts", {}) or {}
+    if not isinstance(described, dict):
+        raise InputError(f"{where}: \"parts\" must be an object; {_AGAIN}")
     material = fit.get("material", {}) if isinstance(fit.get("material", {}), dict) else {}
-    roughness = _unit_interval(material.get("roughness", DEFAULT_ROUGHNESS), "material.roughness", where)
+    face_entry = described.get("face") if isinstance(described.get("face"), dict) else {}
+    roughness = _unit_interval(_value(face_entry, "roughness", _value(material, "roughness", DEFAULT_ROUGHNESS)),
+                               "the skin's roughness (parts.face / material.roughness)", where)
     face_albedo = tuple(float(v) for v in _face_median(maps["albedo"], head))
     materials = {"face": PartMaterial(albedo_srgb=maps["albedo"], albedo_factor_srgb=face_albedo,
                                       roughness=roughness, specular_scale=1.0, normal_map=maps["normal"],
                                       specular_map=maps["specular"], roughness_map=roughness_map,
                                       source="albedo.png, specular.png, normal.png (ICT face tile)")}
-    described = fit.get("parts", {}) or {}
-    if not isinstance(described, dict):
-        raise InputError(f"{where}: \"parts\" must be an object; {_AGAIN}")
     unknown = sorted(set(described) - set(head.part_names))
     if unknown:
         raise InputError(f"{where}: parts {unknown} are not parts of the ICT head ({', '.join(head.part_names)}); "
@@ -290,9 +302,7 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
         notes.append(f"parts {left_out} are not exported (not opaque: cornea, tear film, lashes, shading layers)")
     for name in OPAQUE_PARTS:
         if name == "face":
-            if name in described:
-                notes.append("parts.face is ignored: the face uses the folder's skin maps")
-            continue
+            continue  # the skin maps; parts.face gives at most its roughness
         if name in described:
             materials[name] = _described_part(folder, name, described[name], where)
         elif name == "back_head":
