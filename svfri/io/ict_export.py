@@ -300,6 +300,7 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
     left_out = sorted(set(described) - set(OPAQUE_PARTS) - {"face"})
     if left_out:
         notes.append(f"parts {left_out} are not exported (not opaque: cornea, tear film, lashes, shading layers)")
+    placeholders = []
     for name in OPAQUE_PARTS:
         if name == "face":
             continue  # the skin maps; parts.face gives at most its roughness
@@ -315,7 +316,10 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
             colour, part_roughness, specular = DEFAULT_PART_MATERIALS[_default_kind(name)]
             materials[name] = PartMaterial(albedo_srgb=None, albedo_factor_srgb=colour, roughness=part_roughness,
                                            specular_scale=specular, source="default (placeholder)")
-            notes.append(f"{name}: not described in fit.json parts, given a placeholder colour {colour}")
+            placeholders.append(name)
+    if placeholders:
+        notes.append(f"{', '.join(placeholders)}: not described in fit.json parts, given placeholder materials "
+                     "(svfri.io.ict_export.DEFAULT_PART_MATERIALS)")
     return materials, notes
 
 
