@@ -397,3 +397,12 @@ def test_bad_ict_blocks_are_one_line_errors(ict_folder, tmp_path, change, messag
     assert result.exit_code == InputError.exit_code == 10
     assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
     assert not (tmp_path / "cli" / "face.glb").exists()
+
+
+def test_a_corrupt_visibility_file_refuses_the_folder(ict_folder, tmp_path):
+    from svfri.pipeline.export_job import run_export
+
+    broken = _broken(ict_folder, tmp_path, lambda fit: None)
+    (broken / "visibility.npz").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="corrupt or truncated"):
+        run_export(broken, out=tmp_path / "out")

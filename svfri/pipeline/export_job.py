@@ -34,7 +34,7 @@ from svfri.io.images import write_png
 from svfri.io.mesh_io import BLENDER_NEUTRAL_SPECULAR, write_obj
 from svfri.io.obj_parts import ObjMaterial, ObjPart, write_obj_parts
 from svfri.io.staging import StagedOutput, check_writable_folder
-from svfri.pipeline.folder_input import load_output_folder
+from svfri.pipeline.folder_input import check_visibility_file, load_output_folder
 
 __all__ = ["ExportSettings", "run_export", "is_ict_folder", "EXPORT_FORMATS", "OBJ_STEM"]
 
@@ -161,6 +161,8 @@ def run_export(folder: str | Path, *, out: str | Path | None = None,
     destination, glb_path = _destinations(folder, Path(out) if out is not None else None, settings.format)
     files: list[Path] = []
     if is_ict_folder(folder):
+        if (folder / "visibility.npz").is_file():  # not exported, but a damaged folder is refused as a whole
+            check_visibility_file(folder / "visibility.npz")
         export = load_ict_export(folder)
         check_writable_folder(destination)
         if settings.format in ("glb", "both"):
