@@ -166,7 +166,12 @@ def test_materials_follow_the_folder(exported):
     teeth = material("teeth")
     f0 = teeth["extensions"]["KHR_materials_specular"]["specularColorFactor"][0] * ((1.4 - 1) / (1.4 + 1)) ** 2
     assert f0 == pytest.approx(0.028 * 1.4)  # the part's specular scales the folder's F0
-    assert "baseColorTexture" in teeth["pbrMetallicRoughness"]
+    texture = document["textures"][teeth["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
+    image = document["images"][texture["source"]]
+    view = document["bufferViews"][image["bufferView"]]
+    stored = cv2.imdecode(np.frombuffer(exported["binary"][view["byteOffset"]: view["byteOffset"] + view["byteLength"]],
+                                        np.uint8), cv2.IMREAD_COLOR)
+    np.testing.assert_array_equal(stored, cv2.imread(str(exported["folder"] / "teeth.png"), cv2.IMREAD_COLOR))
     assert "TEXCOORD_0" not in primitives["sclera_left"]["attributes"]  # untextured: no UVs to carry
     assert any("gums_tongue" in note for note in exported["report"]["notes"])  # a default is said, not silent
 
