@@ -353,6 +353,9 @@ def test_obj_has_a_material_per_part_in_the_fitted_pose(exported, ict_fit):
     names = sorted(Path(path).name for path in exported["report"]["files"])
     assert {"face.glb", "face.obj", "face.mtl", "face_albedo.png", "face_normal.png", "face_specular.png",
             "face_back_head_albedo.png", "face_teeth_albedo.png", "face_iris_left_albedo.png"} == set(names)
+    from svfri.pipeline.export_job import EXPORT_FILE_NAMES
+
+    assert set(names) <= EXPORT_FILE_NAMES
     text = (out / "face.obj").read_text()
     assert [line for line in text.splitlines() if line.startswith("g ")] == ["g skin", "g eyes", "g mouth"]
     scene = trimesh.load(out / "face.obj", process=False)

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from svfri.errors import UsageError
+from svfri.geometry.ict_head import OPAQUE_PARTS
 from svfri.io.gltf import (DEFAULT_TEXTURE_SIZE, GLB_FILE_NAME, SKIN_IOR, folder_material, downscale_albedo,
                            downscale_grey, downscale_normal, ior_to_f0, srgb_decode, write_glb)
 from svfri.io.gltf_ict import write_ict_glb
@@ -36,12 +37,17 @@ from svfri.io.obj_parts import ObjMaterial, ObjPart, write_obj_parts
 from svfri.io.staging import StagedOutput, check_writable_folder
 from svfri.pipeline.folder_input import check_visibility_file, load_output_folder
 
-__all__ = ["ExportSettings", "run_export", "is_ict_folder", "EXPORT_FORMATS", "OBJ_STEM"]
+__all__ = ["ExportSettings", "run_export", "is_ict_folder", "EXPORT_FORMATS", "OBJ_STEM", "EXPORT_FILE_NAMES"]
 
 #: ``--format`` choices.
 EXPORT_FORMATS = ("glb", "obj", "both")
 #: Stem of the exported OBJ, MTL and map files.
 OBJ_STEM = "face"
+_MAP_KINDS = ("albedo", "specular", "normal", "roughness")
+#: Every file name ``svfri export`` may write into a folder (for listings that must not take them as photos).
+EXPORT_FILE_NAMES = frozenset({GLB_FILE_NAME, f"{OBJ_STEM}.obj", f"{OBJ_STEM}.mtl",
+                               *(f"{OBJ_STEM}_{kind}.png" for kind in _MAP_KINDS),
+                               *(f"{OBJ_STEM}_{part}_{kind}.png" for part in OPAQUE_PARTS for kind in _MAP_KINDS)})
 
 
 @dataclasses.dataclass(frozen=True)
