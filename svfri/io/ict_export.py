@@ -44,7 +44,7 @@ from svfri.io.output_set import (DEFAULT_ROUGHNESS, PLACEHOLDER_ALBEDO_SRGB, PLA
                                  PLACEHOLDER_SPECULAR)
 from svfri.math.color import SKIN_F0
 
-__all__ = ["IctExport", "IctPart", "PartMaterial", "load_ict_export", "build_ict_export", "has_ict_fit",
+__all__ = ["IctExport", "IctPart", "IctMaterial", "load_ict_export", "build_ict_export", "has_ict_fit",
            "PART_FAMILIES", "DEFAULT_PART_MATERIALS", "ROTATION_TOLERANCE"]
 
 #: Largest ``|R^T R - I|`` entry, and ``|det R - 1|``, accepted for ``rotation_model_to_world`` (JSON rounding of
@@ -75,7 +75,7 @@ _AGAIN = "run `svfri fit` for this photo again"
 
 
 @dataclasses.dataclass(frozen=True)
-class PartMaterial:
+class IctMaterial:
     """A dielectric PBR material. Colours sRGB-encoded in [0, 1]; maps float ``[H, W, C]`` in [0, 1].
 
     Attributes:
@@ -114,7 +114,7 @@ class IctPart:
       normal_deltas: ``[53, n, 3]`` each expression's normal change at weight 1 (unit-vector difference).
       fitted_positions / fitted_normals: ``[n, 3]`` the photo's shape (fitted identity and expression), world
         cm, and its unit normals (for formats without morphs).
-      material: the part's :class:`PartMaterial`.
+      material: the part's :class:`IctMaterial`.
     """
 
     name: str
@@ -129,7 +129,7 @@ class IctPart:
     normal_deltas: np.ndarray
     fitted_positions: np.ndarray
     fitted_normals: np.ndarray
-    material: PartMaterial
+    material: IctMaterial
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,7 +237,7 @@ def _value(entry: dict, key: str, default):
     return default if value is None else value
 
 
-def _described_part(folder: Path, name: str, entry, where: Path) -> PartMaterial:
+def _described_part(folder: Path, name: str, entry, where: Path) -> IctMaterial:
     """``fit.json`` ``parts[name]`` as a material (its texture read from the folder)."""
     if not isinstance(entry, dict):
         raise InputError(f"{where}: parts.{name} must be an object; {_AGAIN}")
@@ -259,7 +259,7 @@ def _described_part(folder: Path, name: str, entry, where: Path) -> PartMaterial
             raise InputError(f"{where}: parts.{name}.texture {texture!r} is not a file in {folder}; "
                              f"{_AGAIN}")
         image = _read_map(path, 3)
-    return PartMaterial(albedo_srgb=image, albedo_factor_srgb=tuple(albedo.tolist()), roughness=roughness,
+    return IctMaterial(albedo_srgb=image, albedo_factor_srgb=tuple(albedo.tolist()), roughness=roughness,
                         specular_scale=specular, source=f"fit.json parts.{name}" + (f" ({texture})" if texture else "")
                         + (f": {entry['source']}" if isinstance(entry.get("source"), str) else ""))
 
@@ -268,7 +268,7 @@ def _default_kind(name: str) -> str:
     return next(kind for kind in DEFAULT_PART_MATERIALS if name.startswith(kind))
 
 
-def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dict[str, PartMaterial], list[str]]:
+def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dict[str, IctMaterial], list[str]]:
     notes = []
     maps = {}
     for name, channels, placeholder in (("albedo", 3, PLACEHOLDER_ALBEDO_SRGB),
@@ -289,7 +289,7 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
     roughness = _unit_interval(_value(face_entry, "roughness", _value(material, "roughness", DEFAULT_ROUGHNESS)),
                                "the skin's roughness (parts.face / material.roughness)", where)
     face_albedo = tuple(float(v) for v in _face_median(maps["albedo"], head))
-    materials = {"face": PartMaterial(albedo_srgb=maps["albedo"], albedo_factor_srgb=face_albedo,
+    materials = {"face": IctMaterial(albedo_srgb=maps["albedo"], albedo_factor_srgb=face_albedo,
                                       roughness=roughness, specular_scale=1.0, normal_map=maps["normal"],
                                       specular_map=maps["specular"], roughness_map=roughness_map,
                                       source="albedo.png, specular.png, normal.png (ICT face tile)")}
@@ -308,13 +308,13 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
             materials[name] = _described_part(folder, name, described[name], where)
         elif name == "back_head":
             specular = float(_face_median(maps["specular"], head)[0])
-            materials[name] = PartMaterial(albedo_srgb=None, albedo_factor_srgb=face_albedo, roughness=roughness,
+            materials[name] = IctMaterial(albedo_srgb=None, albedo_factor_srgb=face_albedo, roughness=roughness,
                                            specular_scale=specular, source="default: the face's median albedo")
             notes.append("back_head: not described in fit.json parts, given the face's median albedo "
                          f"{tuple(round(v, 3) for v in face_albedo)} and specular {specular:.3f}")
         else:
             colour, part_roughness, specular = DEFAULT_PART_MATERIALS[_default_kind(name)]
-            materials[name] = PartMaterial(albedo_srgb=None, albedo_factor_srgb=colour, roughness=part_roughness,
+            materials[name] = IctMaterial(albedo_srgb=None, albedo_factor_srgb=colour, roughness=part_roughness,
                                            specular_scale=specular, source="default (placeholder)")
             placeholders.append(name)
     if placeholders:
@@ -326,7 +326,7 @@ def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dic
 # ------------------------------------------------------------------------------------------------ geometry
 
 def build_ict_export(head: IctHead, identity: np.ndarray, expression: np.ndarray, rotation: np.ndarray,
-                     materials: dict[str, PartMaterial], *, specular_f0: float = SKIN_F0,
+                     materials: dict[str, IctMaterial], *, specular_f0: float = SKIN_F0,
                      notes: tuple[str, ...] = ()) -> IctExport:
     """The fitted head's parts, base shape and morphs (module docstring) from coefficients and materials.
 
