@@ -208,8 +208,11 @@ def _photos(inputs, out: Path, recursive: bool, as_json: bool, json_lines: bool)
               help="Side of the unwrapped texture and bake textures, in texels.")
 @click.option("--ray-count", default=128, show_default=True, type=click.IntRange(16, 4096),
               help="Rays per vertex for the visibility bake.")
+@click.option("--mesh", "mesh_kind", type=click.Choice(["ict", "template"]), default="ict", show_default=True,
+              help="ict: the ICT-FaceKit head fitted to the photo (full head, eyes, teeth); template: the 468-point "
+                   "Face Mesh subdivided (the face disc the networks were trained in).")
 def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, json_lines, debug, texture_size,
-                 ray_count):
+                 ray_count, mesh_kind):
     """Geometry stage: photo -> fitted face mesh, UV unwrap, baked visibility.
 
     INPUTS are photo files, folders or glob patterns. Writes mesh.obj/.mtl, texture.png, visibility.npz,
@@ -222,7 +225,8 @@ def mesh_command(inputs, out, recursive, face_index, skip_existing, quiet, as_js
 
     try:
         photos = _photos(inputs, out, recursive, as_json, json_lines)
-        settings = GeometrySettings(face_index=face_index, texture_size=texture_size, ray_count=ray_count)
+        settings = GeometrySettings(mesh=mesh_kind, face_index=face_index, texture_size=texture_size,
+                                    ray_count=ray_count)
         ensure_face_models(quiet=quiet or as_json or json_lines)
         _run_batch_command(photos, out, lambda photo, folder: run_geometry_stage(photo, folder, settings, quiet=quiet),
                            output_set=MESH_SET, skip_existing=skip_existing, quiet=quiet, as_json=as_json,
@@ -301,6 +305,9 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
               help="Detail refinement steps on the albedo texels after the latent fit (0 = off, the default: on "
                    "path-traced tuning scenes it put shading into the albedo; 60 gives a closer reconstruction).")
 @click.option("--no-report", is_flag=True, help="Skip report.png (saves ~2 s per photo).")
+@click.option("--mesh", "mesh_kind", type=click.Choice(["ict", "template"]), default="ict", show_default=True,
+              help="ict: the ICT-FaceKit head fitted to the photo (full head, eyes, teeth); template: the 468-point "
+                   "Face Mesh subdivided (the face disc the networks were trained in).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run the batch on a Dask distributed cluster, e.g. tcp://HOST:8786 (pip install 'svfri[dask]').")
 @click.option("--workers", default=None, type=click.IntRange(min=1),
@@ -308,7 +315,7 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
 def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, json_lines, debug, steps,
                 learning_rate,
                 resolution, texture_size, loss_space, seed, device, save_every, latent_prior, enhance,
-                refine_steps, no_report, scheduler, workers):
+                refine_steps, no_report, mesh_kind, scheduler, workers):
     """Reconstruct: photo -> albedo, specular, normal maps, SH lighting and mesh (the full output set).
 
     INPUTS are photo files, folders or glob patterns; several inputs get one sub-folder each under --out.
@@ -328,7 +335,7 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
         ensure_face_models(quiet=quiet or as_json or json_lines)
         load_networks()
         settings = FitJobSettings(
-            geometry=GeometrySettings(face_index=face_index, texture_size=texture_size, seed=seed),
+            geometry=GeometrySettings(mesh=mesh_kind, face_index=face_index, texture_size=texture_size, seed=seed),
             fit=FitSettings(steps=steps, learning_rate=learning_rate, loss_space=loss_space,
                             latent_prior_weight=latent_prior, enhance=enhance),
             refine=RefineSettings(steps=refine_steps), resolution=resolution, save_every=save_every, report=not no_report)

@@ -45,7 +45,7 @@ def test_output_contract(fitted):
     assert np.array(lighting["coefficients"]).shape == (9, 3) and len(lighting["order"]) == 9
     albedo = cv2.imread(str(out / "albedo.png"))
     assert albedo.shape[0] == albedo.shape[1] and albedo.shape[0] >= 64
-    mesh = trimesh.load(out / "mesh.obj", process=False)
+    mesh = trimesh.load(out / "mesh.obj", process=False, force="mesh")
     assert "map_Kd albedo.png" in (out / "mesh.mtl").read_text() and len(mesh.vertices) > 7000
     row = report["results"][0]
     assert row["status"] == "ok" and row["metrics"]["psnr_db"] > 5

@@ -1,7 +1,10 @@
 """fit.json's reconstruction PSNR is over the whole projected face: an independent computation agrees within 1 dB.
 
 Independent: only the written files are read -- ``mesh.obj``, ``fit.json``'s ``world_to_pixel``, the photo and
-``reconstruction.png`` -- and the pixels scored are the convex hull of the projected mesh, filled by OpenCV.
+``reconstruction.png`` -- and the pixels scored are the convex hull of the projected mesh, filled by OpenCV. On the
+template mesh (a face disc) the hull is the face; on the ICT head (a whole head) the scored face area is the inside
+of the template disc plus eyes and mouth, which the files do not carry: there the check is that the scored pixels are
+well inside the projected head's hull.
 """
 
 from __future__ import annotations
@@ -25,9 +28,36 @@ SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "astronaut.png"
 def fitted(tmp_path_factory) -> Path:
     from svfri.pipeline.fit_job import FitJobSettings, run_fit
 
+    from svfri.pipeline.geometry_stage import GeometrySettings
+
     folder = tmp_path_factory.mktemp("whole_face") / "out"
-    run_fit(SAMPLE, folder, FitJobSettings(fit=FitSettings(steps=8), refine=RefineSettings(steps=4), report=False))
+    run_fit(SAMPLE, folder, FitJobSettings(geometry=GeometrySettings(mesh="template"), fit=FitSettings(steps=8),
+                                           refine=RefineSettings(steps=4), report=False))
     return folder
+
+
+@pytest.fixture(scope="module")
+def fitted_ict(tmp_path_factory) -> Path:
+    from svfri.pipeline.fit_job import FitJobSettings, run_fit
+
+    folder = tmp_path_factory.mktemp("whole_face_ict") / "out"
+    run_fit(SAMPLE, folder, FitJobSettings(fit=FitSettings(steps=4), report=False))
+    return folder
+
+
+def test_ict_head_scores_the_face_area_not_the_head(fitted_ict):
+    record = json.loads((fitted_ict / "fit.json").read_text())
+    whole = record["metrics_whole_face"]
+    camera = np.asarray(record["camera"]["world_to_pixel"], np.float64)
+    mesh = trimesh.load(fitted_ict / "mesh.obj", process=False, force="mesh")
+    pixels = np.asarray(mesh.vertices) @ camera[:2, :3].T + camera[:2, 3]
+    hull = cv2.convexHull(np.round(pixels * 16).astype(np.int32))
+    mask = np.zeros((record["camera"]["image_height"], record["camera"]["image_width"]), np.uint8)
+    cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
+    work_per_photo_pixel = record["camera"]["cm_per_pixel"] / record["work_image"]["camera"]["cm_per_pixel"]
+    assert "eyes and mouth included" in whole["pixels_scored"] and "template disc" in whole["pixels_scored"]
+    assert 0 < whole["mask_pixels"] < 0.8 * mask.sum() * work_per_photo_pixel ** 2
+    assert np.isfinite(whole["psnr_db"])
 
 
 def test_fit_json_psnr_matches_an_independent_hull_computation(fitted):

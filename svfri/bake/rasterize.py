@@ -27,7 +27,7 @@ from svfri.geometry.gbuffer import GBuffer
 
 __all__ = [
     "COVERAGE_EPSILON", "CANDIDATES_PER_CHUNK", "VIEW_AXIS_TOLERANCE", "rasterize_triangles", "project_vertices",
-    "uv_to_texel", "interpolate", "rasterize_gbuffer", "rasterize_uv",
+    "uv_to_texel", "interpolate", "rasterize_gbuffer", "gbuffer_with_uv", "rasterize_uv",
 ]
 
 #: Barycentric slack of the coverage test: absorbs round-off for pixel centres lying on an edge.
@@ -244,6 +244,43 @@ def rasterize_gbuffer(vertices: np.ndarray, faces: np.ndarray, uv: np.ndarray, n
         barycentric=barycentric.astype(f32), position=position.astype(f32), uv=uv_px.astype(f32),
         normal=normal.astype(f32), tangent=np.concatenate([tangent, sign], axis=-1).astype(f32),
         visibility_sh=vis.astype(f32), bent_normal=bent.astype(f32))
+
+
+def gbuffer_with_uv(gbuffer: GBuffer, faces: np.ndarray, uv: np.ndarray, tangents: np.ndarray,
+                    keep_triangles: np.ndarray) -> GBuffer:
+    """The pixels of ``gbuffer`` whose visible triangle is in ``keep_triangles``, with ``uv`` and ``tangent``
+    re-interpolated from another UV set of the same mesh (same ``faces``; positions, normals and visibility kept).
+
+    Used to give the fit a G-buffer in another texture layout without rasterising twice: visibility (which triangle
+    is nearest) is the whole mesh's, so a dropped triangle still occludes what lies behind it.
+
+    Args:
+      gbuffer: rasterised with :func:`rasterize_gbuffer` from ``faces``.
+      faces: ``[F, 3]`` the mesh's triangles.
+      uv: ``[V, 2]`` the other texture coordinates (finite on the kept triangles' corners).
+      tangents: ``[V, 4]`` tangent frames of ``uv``.
+      keep_triangles: ``[F]`` bool.
+
+    Returns:
+      A :class:`GBuffer` of the kept pixels (``triangle_id`` still indexes ``faces``).
+    """
+    keep = np.asarray(keep_triangles, dtype=bool)[gbuffer.triangle_id]
+    triangle_id, barycentric = gbuffer.triangle_id[keep], gbuffer.barycentric[keep].astype(np.float64)
+    f32 = np.float32
+    packed = np.concatenate([np.asarray(uv, np.float64), np.asarray(tangents, np.float64)], axis=-1)
+    values = interpolate(packed, faces, triangle_id, barycentric)
+    normal = gbuffer.normal[keep]
+    tangent_raw, handedness = values[:, 2:5].astype(f32), values[:, 5:6]
+    tangent = tangent_raw - normal * np.sum(normal * tangent_raw, axis=-1, keepdims=True)
+    fallback = _unit(np.cross(normal, np.array([0.0, 1.0, 0.0], dtype=f32)),
+                     np.broadcast_to(np.array([1.0, 0.0, 0.0], dtype=f32), normal.shape))
+    tangent = _unit(tangent, fallback)
+    sign = np.where(handedness < 0.0, f32(-1.0), f32(1.0))
+    return GBuffer(height=gbuffer.height, width=gbuffer.width, pixel_index=gbuffer.pixel_index[keep],
+                   triangle_id=triangle_id, barycentric=gbuffer.barycentric[keep], position=gbuffer.position[keep],
+                   uv=values[:, :2].astype(f32), normal=normal,
+                   tangent=np.concatenate([tangent, sign], axis=-1).astype(f32),
+                   visibility_sh=gbuffer.visibility_sh[keep], bent_normal=gbuffer.bent_normal[keep])
 
 
 def rasterize_uv(faces: np.ndarray, uv: np.ndarray, attributes: np.ndarray, *,

@@ -4,6 +4,12 @@ Any folder that follows the contract works, not only svfri's own: ``mesh.obj`` (
 (``camera.world_to_pixel``, ``camera.image_width/height``) are required; the maps, ``visibility.npz``,
 ``lighting.json`` and the photo are optional. What is missing is replaced by something stated in
 :attr:`FaceAsset.notes` (never silently): neutral placeholder maps, a fresh visibility bake.
+
+A head with several parts (the ICT mesh: ``mesh.obj`` with one ``usemtl`` per part, ``fit.json``'s ``"parts"``)
+loads as the skin maps (the face tile, the asset's own maps) plus one :class:`PartMaterial` per other material,
+each a texture (``"texture"``, e.g. ``sclera.png``) or a constant sRGB albedo, with its own specular scale and
+roughness; :attr:`FaceAsset.face_material` says which triangle uses which. svfri's own OBJ files are read exactly
+(:func:`svfri.io.mesh_io.read_obj`); any other OBJ through trimesh, as one material.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ import numpy as np
 
 from svfri.errors import InputError
 from svfri.io.images import read_photo
+from svfri.io.mesh_io import read_obj
 
-__all__ = ["FaceAsset", "load_face_asset", "PLACEHOLDER_ALBEDO_SRGB", "PLACEHOLDER_SPECULAR", "DEFAULT_ROUGHNESS",
+__all__ = ["FaceAsset", "PartMaterial", "load_face_asset", "SKIN_MATERIAL", "PLACEHOLDER_ALBEDO_SRGB", "PLACEHOLDER_SPECULAR", "DEFAULT_ROUGHNESS",
            "PLACEHOLDER_MAP_SIZE"]
 
 #: Placeholder albedo (sRGB) when ``albedo.png`` is absent: a mid skin tone (ITA ~ 30 deg, "intermediate").
@@ -27,6 +34,20 @@ PLACEHOLDER_SPECULAR = 0.6
 #: Perceptual roughness when ``fit.json`` gives none (skin, Weyrich et al. 2006 measured ~0.3-0.5).
 DEFAULT_ROUGHNESS = 0.45
 PLACEHOLDER_MAP_SIZE = 4
+#: ``usemtl`` name of the skin (the face tile maps) in a multi-material ``mesh.obj``.
+SKIN_MATERIAL = "face"
+
+
+@dataclasses.dataclass(frozen=True)
+class PartMaterial:
+    """A non-skin material of a multi-part head: ``albedo_srgb [H, W, 3]`` (a texture in the part's own UV square,
+    or ``[1, 1, 3]`` for a constant), ``specular`` (scale on skin's F0, :data:`svfri.math.color.SKIN_F0`) and
+    perceptual ``roughness`` (constants over the part; its normal map is flat)."""
+
+    name: str
+    albedo_srgb: np.ndarray
+    specular: float
+    roughness: float
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +68,8 @@ class FaceAsset:
     image_height: int
     photo: np.ndarray | None    # [H, W, 3] float sRGB, when the input photo is still where fit.json says
     notes: tuple[str, ...]
+    parts: tuple[PartMaterial, ...] = ()     # the non-skin materials
+    face_material: np.ndarray | None = None  # [F] 0 = skin maps, k >= 1 = parts[k - 1]; None: all skin
 
 
 def _read_map(path: Path, channels: int) -> np.ndarray:
@@ -80,15 +103,23 @@ def load_face_asset(folder: str | Path) -> FaceAsset:
             raise ValueError("world_to_pixel is not 3x4")
     except (ValueError, KeyError, TypeError) as error:
         raise InputError(f"{fit_path}: not a valid fit.json ({error})") from None
+    obj = None
     try:
-        mesh = trimesh.load(mesh_path, process=False, force="mesh")
-        vertices = np.asarray(mesh.vertices, dtype=np.float64)
-        faces = np.asarray(mesh.faces, dtype=np.int64)
-        uv = np.asarray(getattr(mesh.visual, "uv", None), dtype=np.float64)
+        obj = read_obj(mesh_path)
+        if obj is not None:
+            vertices, faces, uv = obj.vertices, obj.faces, obj.uv
+        else:
+            mesh = trimesh.load(mesh_path, process=False, force="mesh")
+            vertices = np.asarray(mesh.vertices, dtype=np.float64)
+            faces = np.asarray(mesh.faces, dtype=np.int64)
+            uv = np.asarray(getattr(mesh.visual, "uv", None), dtype=np.float64)
         if uv.shape != (len(vertices), 2):
             raise ValueError("the mesh has no per-vertex UVs")
     except Exception as error:  # trimesh raises many types on bad files
         raise InputError(f"{mesh_path}: cannot be read as a UV-mapped triangle mesh ({error})") from None
+    parts, face_material = (), None
+    if obj is not None and len(obj.material_names) > 1:
+        parts, face_material = _part_materials(folder, fit, obj, notes)
 
     maps = {}
     for name, channels, placeholder in (("albedo", 3, PLACEHOLDER_ALBEDO_SRGB), ("specular", 1, (PLACEHOLDER_SPECULAR,)),
@@ -126,4 +157,41 @@ def load_face_asset(folder: str | Path) -> FaceAsset:
                      albedo_srgb=maps["albedo"],
                      specular=maps["specular"], normal_map=maps["normal"], roughness=roughness,
                      world_to_pixel=world_to_pixel, image_width=width, image_height=height, photo=photo,
-                     notes=tuple(notes))
+                     notes=tuple(notes), parts=parts, face_material=face_material)
+
+
+def _part_materials(folder: Path, fit: dict, obj, notes: list) -> tuple[tuple[PartMaterial, ...], np.ndarray]:
+    """The non-skin materials of a multi-material ``mesh.obj`` from ``fit.json``'s ``"parts"`` (module docstring).
+
+    A material ``fit.json`` does not describe renders with :data:`PLACEHOLDER_ALBEDO_SRGB` (stated in the notes)."""
+    described = fit.get("parts", {}) if isinstance(fit.get("parts"), dict) else {}
+    by_material = {}
+    for part, entry in described.items():
+        if isinstance(entry, dict):
+            by_material.setdefault(entry.get("material", part), entry)
+    parts, index_of = [], {}
+    for k, name in enumerate(obj.material_names):
+        if name == SKIN_MATERIAL:
+            index_of[k] = 0
+            continue
+        entry = by_material.get(name)
+        if entry is None:
+            notes.append(f"material {name!r} of mesh.obj is not described in fit.json: rendered with the placeholder "
+                         "albedo")
+            entry = {"albedo_srgb": list(PLACEHOLDER_ALBEDO_SRGB)}
+        albedo = None
+        texture = entry.get("texture")
+        if texture:
+            path = folder / str(texture)
+            if path.is_file():
+                albedo = _read_map(path, 3)
+            else:
+                notes.append(f"{texture} of material {name!r} is missing: its constant albedo is used")
+        if albedo is None:
+            albedo = np.asarray(entry.get("albedo_srgb", PLACEHOLDER_ALBEDO_SRGB), np.float32).reshape(1, 1, 3)
+        parts.append(PartMaterial(name=name, albedo_srgb=albedo,
+                                  specular=float(entry.get("specular", PLACEHOLDER_SPECULAR)),
+                                  roughness=float(entry.get("roughness", DEFAULT_ROUGHNESS))))
+        index_of[k] = len(parts)
+    face_material = np.array([index_of[int(m)] for m in range(len(obj.material_names))], np.int64)[obj.face_material]
+    return tuple(parts), face_material

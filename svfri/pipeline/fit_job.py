@@ -24,7 +24,6 @@ import numpy as np
 
 import svfri
 from svfri.assets import NETWORKS_SUBDIR, models_dir
-from svfri.bake.unwrap import unwrap_photo
 from svfri.errors import FaceTooSmallError, NotYetError, OutputError
 from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
 from svfri.fitting.refine import AlbedoRefiner, RefineResult, RefineSettings
@@ -37,8 +36,9 @@ from svfri.pipeline.completeness import COMPLETE_MARKER, FIT_SET, OUTPUT_FILES, 
 from svfri.math.color import SKIN_F0, linear_to_srgb_np
 from svfri.math.metrics import l1, psnr, ssim
 from svfri.math.sh import SH_COEFFICIENT_COUNT
+from svfri.pipeline import head_parts
 from svfri.pipeline.geometry_stage import (GeometryResult, GeometrySettings, compute_geometry, photo_notes,
-                                           write_geometry_outputs)
+                                           unwrap_network_texture, write_geometry_outputs)
 
 __all__ = ["FitJobSettings", "load_networks", "NETWORKS_DIR_ENV", "run_fit", "fit_photo", "asset_from_fit", "RECONSTRUCTION_MAX_SIDE",
            "METRIC_MASK_THRESHOLD", "REPORT_HDRIS"]
@@ -124,22 +124,40 @@ def _refiner(size: int, settings: RefineSettings, loss_space: str) -> AlbedoRefi
 
 @dataclasses.dataclass
 class FitOutcome:
-    """Geometry, the latent fit, and the detail refinement (``None`` when skipped); ``maps`` and ``radiance`` are
-    the final ones (the refined albedo with the latent fit's specular and normal maps)."""
+    """Geometry, the latent fit, and the detail refinement (``None`` when skipped).
+
+    ``network_maps``: the final maps in the networks' template layout (the refined albedo with the latent fit's
+    specular and normal maps). ICT mesh: ``skin_maps`` are those maps resampled into the face tile (the written
+    ones), ``parts`` the other parts' materials, ``uv_resampling`` the record for ``fit.json`` and
+    ``output_radiance`` the render of the whole head with them (``[N, 3]`` on ``geometry.gbuffer``); template mesh:
+    ``None``, the network maps and the fit's own render are the output."""
 
     geometry: GeometryResult
     fit: FitResult
     timings: dict
     refine: RefineResult | None = None
+    skin_maps: dict | None = None
+    skin_covered: dict | None = None
+    parts: dict | None = None
+    uv_resampling: dict | None = None
+    output_radiance: np.ndarray | None = None
 
     @property
-    def maps(self) -> dict[str, np.ndarray]:
+    def network_maps(self) -> dict[str, np.ndarray]:
         if self.refine is None:
             return self.fit.maps
         return {**self.fit.maps, "albedo": self.refine.albedo}
 
     @property
+    def maps(self) -> dict[str, np.ndarray]:
+        """The output maps (the mesh's own UV layout)."""
+        return self.network_maps if self.skin_maps is None else self.skin_maps
+
+    @property
     def radiance(self) -> np.ndarray:
+        """``[N, 3]`` linear render of ``geometry.gbuffer``'s pixels with the output maps."""
+        if self.output_radiance is not None:
+            return self.output_radiance
         return self.fit.radiance if self.refine is None else self.refine.radiance
 
 
@@ -150,12 +168,10 @@ def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callab
     template = load_face_template()
     geometry = compute_geometry(photo, settings.geometry, template=template)
     clock = time.perf_counter()
-    # The networks see T unwrapped at their own input size, exactly as the training set made it.
-    network_texture = unwrap_photo(geometry.work_image, geometry.vertices, geometry.faces, geometry.uv,
-                                   geometry.normals, world_to_pixel=geometry.camera.world_to_pixel,
-                                   size=networks.config.input_texture_size, mirror_vertex=template.mirror_vertex_sub,
-                                   gbuffer=geometry.gbuffer)
-    result = _fitter(networks, settings.fit).fit(geometry.gbuffer, network_texture, geometry.work_image, template,
+    # The networks see T unwrapped at their own input size in their (template) layout, as the training set made it.
+    network_texture = unwrap_network_texture(geometry, networks.config.input_texture_size, template)
+    result = _fitter(networks, settings.fit).fit(geometry.template_gbuffer, network_texture, geometry.work_image,
+                                                 template,
                                                  on_step=on_step, snapshot_every=settings.save_every,
                                                  on_snapshot=on_snapshot)
     timings = dict(geometry.timings)
@@ -172,35 +188,58 @@ def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callab
                 on_step(first + step, loss)
 
         refined = _refiner(size, settings.refine, settings.fit.loss_space).refine_fit(
-            geometry.gbuffer, geometry.work_image, result, template, roughness=settings.fit.roughness,
+            geometry.template_gbuffer, geometry.work_image, result, template, roughness=settings.fit.roughness,
             on_step=refine_step)
         timings["refine"] = refined.seconds
-    return FitOutcome(geometry, result, timings, refined)
+    outcome = FitOutcome(geometry, result, timings, refined)
+    if geometry.mesh_kind == "ict":
+        _to_ict_head(outcome, settings.fit.roughness)
+    return outcome
+
+
+def _to_ict_head(outcome: FitOutcome, roughness: float) -> None:
+    """The stated UV resampling's last step (docs/architecture.md, "UV layouts"): the fitted template-layout maps
+    into ICT's face tile, the other parts' materials from the photo, and the whole head rendered with them under
+    the fitted light (the reconstruction)."""
+    from svfri.render.relight import shade_asset
+
+    clock = time.perf_counter()
+    skin, record, covered = head_parts.resample_skin_maps(outcome.geometry, outcome.network_maps)
+    outcome.skin_maps, outcome.skin_covered, outcome.uv_resampling = skin, covered, record
+    outcome.timings["resample_maps"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    outcome.parts = head_parts.photo_part_records(outcome.geometry, outcome.fit.light_sh, skin, covered, roughness)
+    outcome.timings["part_materials"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    outcome.output_radiance = shade_asset(asset_from_fit(outcome, roughness), outcome.geometry.gbuffer,
+                                          outcome.fit.light_sh)
+    outcome.timings["render_head"] = time.perf_counter() - clock
 
 
 def asset_from_fit(outcome: FitOutcome, roughness: float) -> FaceAsset:
     """The fitted face as an in-memory :class:`FaceAsset` (for relights)."""
     g, maps = outcome.geometry, outcome.maps
+    parts, face_material = ((), None) if outcome.parts is None else head_parts.asset_parts(outcome.parts, g.face_part)
     return FaceAsset(vertices=g.vertices, faces=g.faces, uv=g.uv, visibility_sh=g.visibility_sh.astype(np.float64),
                      bent_normal=g.bent_normal.astype(np.float64), albedo_srgb=maps["albedo"],
                      specular=maps["specular"], normal_map=maps["normal"], roughness=roughness,
                      world_to_pixel=g.photo_camera.world_to_pixel, image_width=g.photo.width,
-                     image_height=g.photo.height, photo=None, notes=())
+                     image_height=g.photo.height, photo=None, notes=(), parts=parts, face_material=face_material)
 
 
 def _reconstruction(outcome: FitOutcome) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(work-image render over the work image, the photo with it pasted in, the whole-face mask, the fit's inlier
     mask) — sRGB floats and ``[h, w]`` bool masks in work-image pixels.
 
-    The whole-face mask is every pixel the projected mesh covers (eyes and mouth included): the pixels the quality
-    figures are computed on. The inlier mask is the fit's own loss pixels (eyes, mouth, grazing and rejected
+    The whole-face mask (:func:`_whole_face_pixels`) is the pixels the quality figures are computed on. The inlier mask is the fit's own loss pixels (eyes, mouth, grazing and rejected
     occluder pixels left out), kept only as a labelled diagnostic."""
     g = outcome.geometry
     rendered = linear_to_srgb_np(np.clip(outcome.radiance, 0.0, 1.0))
     work = g.gbuffer.scatter(rendered.astype(np.float32), background=g.work_image)
-    coverage = g.gbuffer.mask().astype(np.float32)
-    whole_face = g.gbuffer.mask().astype(bool)
-    inliers = g.gbuffer.scatter((outcome.fit.weights >= METRIC_MASK_THRESHOLD)[:, None], background=False)[..., 0]
+    coverage = g.gbuffer.mask().astype(np.float32) * _border_fade(*g.gbuffer.mask().shape)
+    whole_face = g.gbuffer.scatter(_whole_face_pixels(g)[:, None], background=False)[..., 0]
+    inliers = g.template_gbuffer.scatter((outcome.fit.weights >= METRIC_MASK_THRESHOLD)[:, None],
+                                         background=False)[..., 0]
 
     photo = g.photo
     shrink = min(1.0, RECONSTRUCTION_MAX_SIDE / max(photo.width, photo.height))
@@ -210,6 +249,31 @@ def _reconstruction(outcome: FitOutcome) -> tuple[np.ndarray, np.ndarray, np.nda
     pasted = cv2.warpAffine(work, work_to_canvas, size, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpAffine(coverage, work_to_canvas, size, flags=cv2.INTER_LINEAR)[..., None]
     return work, canvas * (1 - alpha) + pasted * alpha, whole_face, inliers
+
+
+#: Work-image pixels within this distance of the work image's border fade out of reconstruction.png (the ICT head's
+#: neck runs past the face crop; without the fade the paste ends in a hard line).
+RECONSTRUCTION_BORDER_FADE_PX = 12
+
+
+def _whole_face_pixels(geometry: GeometryResult) -> np.ndarray:
+    """``[N]`` bool: the G-buffer pixels the whole-face metrics count. Template mesh: every pixel it covers (eyes and
+    mouth included). ICT head: the same face area, i.e. the face triangles inside the template disc plus the eyes,
+    teeth, gums and mouth and eye sockets seen through it; not the ears, scalp and neck (outside the area the
+    networks' maps cover, and hair or clothes in most photos)."""
+    if geometry.face_part is None:
+        return np.ones(geometry.gbuffer.pixel_count, dtype=bool)
+    inner = geometry.ict_mesh.template_triangles | ~geometry.ict_mesh.part_triangles(("face", "back_head"))
+    return inner[geometry.gbuffer.triangle_id]
+
+
+def _border_fade(height: int, width: int) -> np.ndarray:
+    """``[h, w]`` float32 in [0, 1]: 1 inside, falling linearly to 0 over :data:`RECONSTRUCTION_BORDER_FADE_PX` at the
+    work image's border."""
+    rows = np.minimum(np.arange(height), np.arange(height)[::-1]) + 0.5
+    columns = np.minimum(np.arange(width), np.arange(width)[::-1]) + 0.5
+    distance = np.minimum(rows[:, None], columns[None, :])
+    return np.clip(distance / RECONSTRUCTION_BORDER_FADE_PX, 0.0, 1.0).astype(np.float32)
 
 
 def _reconstruction_metrics(reconstruction: np.ndarray, photo: np.ndarray, mask: np.ndarray) -> dict:
@@ -346,19 +410,32 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
                                            "full_resolution_pixels": outcome.geometry.gbuffer.pixel_count},
                     "initial_light_sh": np.round(outcome.fit.initial_light_sh, 6).tolist()},
             "refine": _refine_json(settings.refine, outcome.refine),
-            "metrics_whole_face": {**metrics, "pixels_scored": "every work-image pixel the projected mesh covers "
-                                                                "(eyes and mouth included)"},
+            "metrics_whole_face": {**metrics, "pixels_scored": (
+                "every work-image pixel the projected mesh covers (eyes and mouth included)"
+                if outcome.geometry.mesh_kind == "template" else
+                "the work-image pixels of the face inside the networks' template disc and of the eyes, teeth, gums "
+                "and mouth and eye sockets (eyes and mouth included; ears, scalp and neck not)")},
             "metrics_fit_inliers": {**inlier_metrics,
                                     "pixels_scored": "the fit's own loss pixels only (eyes, mouth, grazing and "
                                                      "rejected occluder pixels left out): a diagnostic of the "
                                                      "optimiser, not a quality figure"},
             "material": {"roughness": settings.fit.roughness, "specular_f0_scale": SKIN_F0},
+            **({"uv_resampling": outcome.uv_resampling} if outcome.uv_resampling is not None else {}),
             "versions": _versions(networks),
             OUTPUT_SET_KEY: FIT_SET,
         }
         outcome.geometry.timings = timings
+        skin_part = None
+        if outcome.parts is not None:
+            covered = outcome.skin_covered
+            skin_part = {"texture": "albedo.png",
+                         "albedo_srgb": [round(float(c), 4) for c in np.median(outcome.maps["albedo"][covered["albedo"]], axis=0)],
+                         "roughness": settings.fit.roughness,
+                         "specular": round(float(np.mean(outcome.maps["specular"][covered["specular"]])), 4),
+                         "source": "the fitted skin maps resampled into the face tile (see uv_resampling)"}
         write_geometry_outputs(outcome.geometry, stage.path, settings.geometry, extra_fit_json=extra,
-                               write_started=clock)
+                               write_started=clock, parts=outcome.parts, skin_part=skin_part,
+                               skin_roughness=settings.fit.roughness)
     total = sum(v for k, v in outcome.geometry.timings.items() if k != "optimise_per_step")
     return {"psnr_db": round(metrics["psnr_db"], 3), "ssim": round(metrics["ssim"], 4), "l1": round(metrics["l1"], 5),
             "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4),

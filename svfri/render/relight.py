@@ -42,10 +42,11 @@ from svfri.math.colorimetry import SRGB_TO_XYZ
 from svfri.math.sh import CLAMPED_COSINE_COEFFICIENT_FACTORS, rotate_sh, sh_basis_np, window_sh
 from svfri.render.environment import PrefilteredEnvironment, apply_exposure, environment_to_sh, rotate_environment
 from svfri.geometry.gbuffer import GBuffer
+from svfri.render.materials import atlas_gbuffer, build_atlas
 from svfri.render.shading import gbuffer_to_tensors, shade
 
 __all__ = ["EnvironmentLighting", "environment_lighting", "frontal_irradiance", "frontal_irradiance_luminance", "matching_exposure_ev", "view_rotation", "framing_camera", "render_asset",
-           "tonemap_aces", "with_visibility", "NOVEL_VIEW_MARGIN"]
+           "tonemap_aces", "with_visibility", "shade_asset", "NOVEL_VIEW_MARGIN"]
 
 #: Fraction of a novel view's image left around the mesh's projected bounds, on each side.
 NOVEL_VIEW_MARGIN = 0.08
@@ -167,7 +168,21 @@ def render_asset(asset: FaceAsset, lighting: EnvironmentLighting, *, rotation: n
         values = lighting.prefiltered.lookup(directions, np.broadcast_to(roughness.numpy(), directions.shape[:1]))
         return tf.constant(values, reflection.dtype)
 
-    shaded = shade(gbuffer_to_tensors(gbuffer), albedo_srgb_map=asset.albedo_srgb, specular_map=asset.specular,
-                   normal_map=asset.normal_map, light_sh=light_sh, roughness=asset.roughness,
-                   prefiltered_radiance=environment_radiance)
-    return gbuffer.scatter(shaded["radiance"].numpy().astype(np.float32)), gbuffer
+    radiance = shade_asset(asset, gbuffer, light_sh, prefiltered_radiance=environment_radiance)
+    return gbuffer.scatter(radiance.astype(np.float32)), gbuffer
+
+
+def shade_asset(asset: FaceAsset, gbuffer: GBuffer, light_sh: np.ndarray, *, prefiltered_radiance=None) -> np.ndarray:
+    """Linear radiance ``[N, 3]`` of the G-buffer's pixels (rasterised from ``asset``'s mesh and UVs) with the
+    asset's materials: its own maps, or with parts the skin maps and the parts' materials packed into one atlas
+    (:mod:`svfri.render.materials`). ``light_sh [9, 3]`` and ``prefiltered_radiance`` as for
+    :func:`svfri.render.shading.shade`."""
+    albedo, specular, normal, roughness = asset.albedo_srgb, asset.specular, asset.normal_map, asset.roughness
+    if asset.face_material is not None and asset.parts:
+        atlas = build_atlas(albedo, specular, normal, asset.roughness, asset.parts)
+        gbuffer = atlas_gbuffer(gbuffer, asset.face_material, atlas)
+        albedo, specular, normal, roughness = atlas.albedo_srgb, atlas.specular, atlas.normal, atlas.roughness
+    shaded = shade(gbuffer_to_tensors(gbuffer), albedo_srgb_map=albedo, specular_map=specular, normal_map=normal,
+                   light_sh=np.asarray(light_sh, np.float32), roughness=roughness,
+                   prefiltered_radiance=prefiltered_radiance)
+    return shaded["radiance"].numpy()
