@@ -17,7 +17,7 @@ mapped through that transform. Kinds (:data:`KINDS`):
   out), spilling below the jaw line.
 * ``glasses_frames`` / ``sunglasses``: **synthetic** thick dark frames drawn over the eyes (rims, bridge, temples);
   sunglasses add nearly opaque dark lenses.
-* ``rotate_±15`` / ``rotate_±30``: the photo turned in the image plane about the face centre.
+* ``rotate_15`` / ``rotate_30`` / ``rotate_-15`` / ``rotate_-30``: the photo turned in the image plane about the face centre.
 * ``face_60px`` / ``face_90px`` / ``face_130px``: the downscale ladder: the whole photo resized so that the face
   (the larger side of the 468 points' bounding box, the definition of ``benchmarks/speed_faces.py``) is that size.
 * ``mirror``: the photo flipped left-right. With the yaw the bundled photos already have this gives the opposite
@@ -74,7 +74,11 @@ SOURCES = ("astronaut.png", "grace_hopper.jpg", "obama_2012.jpg", "obama_2009_st
            "biden_2010_full_length.jpg")
 #: Single-face variant kinds built from each source (see the module docstring).
 KINDS = ("grey_luma", "grey_print_hard", "grey_print_faded", "makeup", "beard", "glasses_frames", "sunglasses",
-         "rotate_-30", "rotate_-15", "rotate_+15", "rotate_+30", "face_60px", "face_90px", "face_130px", "mirror")
+         "rotate_-30", "rotate_-15", "rotate_15", "rotate_30", "face_60px", "face_90px", "face_130px", "mirror",
+         # combinations: a black-and-white print that is also tilted / small / has glasses or make-up
+         "grey_print_faded+rotate_30", "grey_print_faded+rotate_-30", "grey_print_hard+rotate_30",
+         "grey_print_hard+rotate_-30", "grey_print_hard+face_90px", "grey_print_faded+face_90px",
+         "sunglasses+grey_print_hard", "makeup+grey_luma", "beard+rotate_15", "mirror+grey_print_faded")
 #: Mesh vertices: outer eye corners (subject's right, left), nose tip, nose base (subnasale).
 RIGHT_EYE_OUTER, LEFT_EYE_OUTER, NOSE_TIP, NOSE_BASE = 33, 263, 1, 2
 #: A mesh further than this (mean distance / outer-eye-corner distance) from the mapped original is not on that
@@ -378,28 +382,43 @@ def _mirror_affine(width: int) -> np.ndarray:
     return np.array([[-1.0, 0, width - 1.0], [0, 1.0, 0]])
 
 
-def build_variant(source: str, kind: str) -> Variant:
-    """One single-face variant ``kind`` (:data:`KINDS`) of the sample photo ``source`` (:data:`SOURCES`)."""
-    pixels, points = load_source(source), reference_mesh(source)
+def _apply(pixels: np.ndarray, points: np.ndarray, step: str) -> tuple[np.ndarray, np.ndarray, bool]:
+    """One transform ``step`` on a photo whose mesh is ``points``: (pixels, affine, mirrored)."""
     identity = np.array([[1.0, 0, 0], [0, 1.0, 0]])
-    affine, mirrored = identity, False
-    if kind.startswith("grey_"):
-        out = tone(pixels, kind)
-    elif kind == "makeup":
-        out = makeup(pixels, points)
-    elif kind == "beard":
-        out = beard(pixels, points)
-    elif kind in ("glasses_frames", "sunglasses"):
-        out = glasses(pixels, points, dark_lenses=kind == "sunglasses")
-    elif kind.startswith("rotate_"):
-        out, affine = _rotated(pixels, points, float(kind.split("_")[1]))
-    elif kind.startswith("face_") and kind.endswith("px"):
-        out, affine = _rescaled(pixels, float(kind[5:-2]) / face_extent(points))
-    elif kind == "mirror":
-        out, affine, mirrored = np.ascontiguousarray(pixels[:, ::-1]), _mirror_affine(pixels.shape[1]), True
-    else:
-        raise ValueError(f"unknown variant kind {kind!r}")
-    return Variant(f"{Path(source).stem}/{kind}", kind, out, (Target(source, affine, mirrored),))
+    if step.startswith("grey_"):
+        return tone(pixels, step), identity, False
+    if step == "makeup":
+        return makeup(pixels, points), identity, False
+    if step == "beard":
+        return beard(pixels, points), identity, False
+    if step in ("glasses_frames", "sunglasses"):
+        return glasses(pixels, points, dark_lenses=step == "sunglasses"), identity, False
+    if step.startswith("rotate_"):
+        out, affine = _rotated(pixels, points, float(step.split("_")[1]))
+        return out, affine, False
+    if step.startswith("face_") and step.endswith("px"):
+        out, affine = _rescaled(pixels, float(step[5:-2]) / face_extent(points))
+        return out, affine, False
+    if step == "mirror":
+        return np.ascontiguousarray(pixels[:, ::-1]), _mirror_affine(pixels.shape[1]), True
+    raise ValueError(f"unknown variant kind {step!r}")
+
+
+def build_variant(source: str, kind: str) -> Variant:
+    """One single-face variant ``kind`` of the sample photo ``source`` (:data:`SOURCES`).
+
+    ``kind`` is one of the steps of :data:`KINDS` or several joined by ``+`` (applied left to right, e.g.
+    ``grey_print_faded+rotate_30``); overlays of later steps are painted where the earlier steps moved the face.
+    """
+    pixels, points = load_source(source), reference_mesh(source)
+    affine, mirrored = np.array([[1.0, 0, 0], [0, 1.0, 0]]), False
+    current = points[:, :2]
+    for step in kind.split("+"):
+        pixels, step_affine, step_mirrored = _apply(pixels, current, step)
+        affine = step_affine @ np.vstack([affine, [0, 0, 1]])
+        mirrored ^= step_mirrored
+        current = Target(source, affine, mirrored).expected(points)
+    return Variant(f"{Path(source).stem}/{kind}", kind, pixels, (Target(source, affine, mirrored),))
 
 
 def _background(size, seed: int) -> np.ndarray:
