@@ -521,13 +521,47 @@ def evaluate(variant: Variant) -> list[dict]:
             continue
         value, index, result = best
         record.update(consistency=round(value, 4), face_index=index, face_count=result.face_count,
-                      presence=round(result.presence, 3))
+                      presence=round(result.presence, 3), box_px=round(result.detection.size, 1),
+                      score=round(result.detection.score, 3))
         if value <= MISPLACED_CONSISTENCY:
             record["status"] = "ok"
         else:
             record["status"] = "misplaced"
             record["message"] = record["message"] or f"nearest mesh is {value:.2f} eye distances away"
     return records
+
+
+#: CLAHE settings of the contrast-normalisation check (OpenCV's defaults for an 8x8 grid).
+CLAHE_CLIP_LIMIT, CLAHE_GRID = 2.0, (8, 8)
+#: Hard-print gains of the contrast-normalisation check: the corpus's, and two harsher prints.
+CLAHE_CHECK_GAINS = (HARD_PRINT_GAIN, 1.5 * HARD_PRINT_GAIN, 2.2 * HARD_PRINT_GAIN)
+
+
+def detector_scores(sources=SOURCES, gains=CLAHE_CHECK_GAINS, rotations=(0.0, 30.0)) -> list[dict]:
+    """Would a contrast-normalisation retry pay? BlazeFace's score on the true face of hard prints (logistic
+    curves of each gain), as printed and after CLAHE on the luma (``clahe``); 0 where the face is not detected.
+    A retry pays only if prints lose the face (scores near the 0.5 threshold) and CLAHE gets it back."""
+    from svfri.geometry.face_detect import detect_faces
+
+    clahe = cv2.createCLAHE(clipLimit=CLAHE_CLIP_LIMIT, tileGridSize=CLAHE_GRID)
+    rows = []
+    for gain in gains:
+        for source in sources:
+            pixels, points = load_source(source), reference_mesh(source)
+            luma = _luma(pixels)
+            curve = lambda x: 1.0 / (1.0 + np.exp(-gain * (x - 0.5)))
+            printed = _grey3((curve(luma) - curve(0.0)) / (curve(1.0) - curve(0.0)))
+            for degrees in rotations:
+                image, affine = _rotated(printed, points, degrees) if degrees else (printed, np.eye(2, 3))
+                nose = points[NOSE_TIP, :2] @ affine[:, :2].T + affine[:, 2]
+                normalised = np.repeat(clahe.apply(image[..., 0])[..., None], 3, axis=2)
+                scores = []
+                for candidate in (image, normalised):
+                    hits = [d.score for d in detect_faces(candidate)
+                            if d.box[0] <= nose[0] <= d.box[2] and d.box[1] <= nose[1] <= d.box[3]]
+                    scores.append(round(max(hits, default=0.0), 3))
+                rows.append(dict(gain=round(gain, 2), source=source, rotate=degrees, score=scores[0], clahe=scores[1]))
+    return rows
 
 
 def run(sources=SOURCES, kinds=KINDS, scenes=tuple(SCENES)) -> dict:
@@ -601,7 +635,16 @@ def main(argv=None) -> int:
     parser.add_argument("--table", nargs="+", type=Path, metavar="JSON",
                         help="print the markdown tables of one result (or BEFORE AFTER) and exit")
     parser.add_argument("--save-images", type=Path, help="also write every variant as a PNG into this folder")
+    parser.add_argument("--detector-scores", action="store_true",
+                        help="print BlazeFace's scores on hard prints with and without CLAHE (detector_scores) and exit")
     args = parser.parse_args(argv)
+    if args.detector_scores:
+        from benchmarks.common import markdown_table
+
+        rows = detector_scores(args.sources)
+        print(markdown_table(["print gain", "photo", "rotation", "score", "score after CLAHE"],
+                             [[r["gain"], Path(r["source"]).stem, r["rotate"], r["score"], r["clahe"]] for r in rows]))
+        return 0
     if args.table:
         results = [json.loads(path.read_text()) for path in args.table]
         before, after = (results[0], results[-1]) if len(results) > 1 else (None, results[0])
