@@ -1,6 +1,6 @@
 """The Mitsuba boundary of the path-traced benchmark: part identification, UV and environment conventions.
 
-Mitsuba runs in a child process (it must start before TensorFlow; see benchmarks.pathtraced.render_worker).
+Mitsuba runs in a child process (it must start before TensorFlow; see svfri.synth.pathtraced.worker).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 SCRIPT = r"""
 import json, numpy as np, trimesh
-from benchmarks.pathtraced.mitsuba_render import select_variant
+from svfri.synth.pathtraced.mitsuba_render import select_variant
 select_variant()
-from benchmarks.pathtraced.mitsuba_render import Material, Part, PinholeCamera, render
+from svfri.synth.pathtraced.mitsuba_render import Material, Part, PinholeCamera, render
 sphere = trimesh.creation.icosphere(subdivisions=4, radius=10.0)
 v, f, n = np.asarray(sphere.vertices), np.asarray(sphere.faces), np.asarray(sphere.vertex_normals)
 uv = np.stack([v[:, 0] / 20 + 0.5, v[:, 1] / 20 + 0.5], 1)          # t grows with world +Y

@@ -14,7 +14,7 @@ from svfri.math.color import linear_to_srgb_np
 from svfri.math.colorimetry import ita_degrees
 
 from benchmarks.pathtraced import scoring
-from benchmarks.pathtraced.camera import MIDDLE_GREY, metered_exposure, metering_weights
+from svfri.synth.pathtraced.camera import MIDDLE_GREY, metered_exposure, metering_weights
 from benchmarks.pathtraced.plan import check_disjoint, make_plan
 from benchmarks.pathtraced.reproject import camera_frame_from_world_to_pixel, reproject_output, sample_map
 

@@ -13,7 +13,7 @@ from svfri.math.color import linear_to_srgb_np
 
 from benchmarks.pathtraced.reproject import reproject_output
 from benchmarks.pathtraced.run import row_folder_name
-from benchmarks.pathtraced.scenes import SceneTruth
+from svfri.synth.pathtraced.scenes import SceneTruth
 from benchmarks.skin_tone import ROMAN
 
 __all__ = ["write_grid", "GRID_ROWS"]

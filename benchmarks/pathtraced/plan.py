@@ -17,7 +17,7 @@ import dataclasses
 
 from svfri.data.hdri import HELD_OUT_HDRIS, TRAIN_HDRIS
 
-from benchmarks.pathtraced.scenes import SceneSpec, draw_scene
+from svfri.synth.pathtraced.scenes import SceneSpec, draw_scene
 
 __all__ = ["REPORT_SEED_BASE", "TUNING_SEED_BASE", "CONSISTENCY_SEED", "Plan", "make_plan", "check_disjoint"]
 

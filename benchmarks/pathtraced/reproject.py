@@ -19,13 +19,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from svfri.bake.rasterize import interpolate, project_vertices, rasterize_triangles, uv_to_texel
+from svfri.bake.rasterize import interpolate, project_vertices, rasterize_triangles
+from svfri.bake.uv_lookup import sample_map
 from svfri.geometry.mesh_ops import vertex_tangents
 from svfri.io.output_set import load_face_asset
 from svfri.math.color import srgb_to_linear_np
-
-#: Width of the lookup grid handed to cv2.remap (its maps must stay under 32767 pixels a side).
-_REMAP_ROW = 1024
 
 __all__ = ["Reprojection", "reproject_output", "sample_map", "camera_frame_from_world_to_pixel"]
 
@@ -62,28 +60,6 @@ def camera_frame_from_world_to_pixel(world_to_pixel: np.ndarray) -> np.ndarray:
     up -= right * (right @ up)
     up /= np.linalg.norm(up)
     return np.stack([right, up, np.cross(right, up)])
-
-
-def sample_map(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of ``image [S, S', C]`` at texture coordinates ``uv [N, 2]`` (``t`` up) -> ``[N, C]``.
-
-    Coordinates outside ``[0, 1]`` clamp to the border texels.
-    """
-    image = np.asarray(image, np.float32)
-    if image.ndim == 2:
-        image = image[..., None]
-    height, width = image.shape[:2]
-    texel = uv_to_texel(np.asarray(uv, np.float64).reshape(-1, 2), 1) * np.array([width, height]) - 0.5
-    count = texel.shape[0]
-    # cv2.remap wants maps under 32767 pixels a side: lay the lookups out as rows of _REMAP_ROW.
-    rows = max(1, -(-count // _REMAP_ROW))
-    padded = np.zeros((rows * _REMAP_ROW, 2), np.float32)
-    padded[:count] = texel
-    map_x = padded[:, 0].reshape(rows, _REMAP_ROW)
-    map_y = padded[:, 1].reshape(rows, _REMAP_ROW)
-    channels = [cv2.remap(np.ascontiguousarray(image[..., c]), map_x, map_y, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE).reshape(-1)[:count] for c in range(image.shape[2])]
-    return np.stack(channels, axis=-1)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

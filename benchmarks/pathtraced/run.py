@@ -36,10 +36,10 @@ from svfri.io.images import write_png
 from svfri.math.color import linear_to_srgb_np, srgb_to_linear_np
 
 from benchmarks.pathtraced import scoring
-from benchmarks.pathtraced.camera import metered_exposure
+from svfri.synth.pathtraced.camera import metered_exposure
 from benchmarks.pathtraced.plan import Plan, make_plan
 from benchmarks.pathtraced.reproject import Reprojection, reproject_output
-from benchmarks.pathtraced.scenes import SceneSpec, SceneTruth, true_environment
+from svfri.synth.pathtraced.scenes import SceneSpec, SceneTruth, true_environment
 
 __all__ = ["Row", "ROWS", "ABLATION_ROWS", "run_benchmark", "render_truths", "score_row", "mean_maps",
            "read_exr_rgba", "row_folder_name", "REPO_ROOT"]
@@ -96,7 +96,7 @@ def render_truths(specs: list[SceneSpec], folder: Path, *, echo=print) -> dict[s
         jobs_path = folder / "jobs.json"
         jobs_path.write_text(json.dumps(todo))
         echo(f"path-tracing {len(todo)} scenes (Mitsuba 3)...")
-        subprocess.run([sys.executable, "-m", "benchmarks.pathtraced.render_worker", str(jobs_path)],
+        subprocess.run([sys.executable, "-m", "svfri.synth.pathtraced.worker", str(jobs_path)],
                        cwd=REPO_ROOT, check=True)
     return {spec.name: folder / f"{spec.name}.npz" for spec in specs}
 

@@ -31,7 +31,7 @@ import itertools
 import numpy as np
 
 from svfri.math.color import linear_to_srgb_np, srgb_to_linear_np
-from svfri.math.colorimetry import SRGB_TO_XYZ, ita_degrees, srgb_linear_to_lab
+from svfri.math.colorimetry import ita_degrees, relative_luminance as luminance, srgb_linear_to_lab
 from svfri.math.metrics import delta_e_2000, psnr, rmse
 
 __all__ = ["LUMINANCE_FLOOR", "albedo_psnr", "best_grey_scale", "scaled_albedo_psnr", "mean_ita", "mean_delta_e",
@@ -39,7 +39,6 @@ __all__ = ["LUMINANCE_FLOOR", "albedo_psnr", "best_grey_scale", "scaled_albedo_p
 
 #: Luminances below this are left out of the log-ratio of :func:`shading_leak` (black pixels have no ratio).
 LUMINANCE_FLOOR = 1e-4
-_LUMINANCE_WEIGHTS = SRGB_TO_XYZ[1]
 
 
 def _mask(mask: np.ndarray, shape: tuple) -> np.ndarray:
@@ -49,11 +48,6 @@ def _mask(mask: np.ndarray, shape: tuple) -> np.ndarray:
     if not mask.any():
         raise ValueError("the mask selects no pixel")
     return mask
-
-
-def luminance(linear: np.ndarray) -> np.ndarray:
-    """Relative luminance ``Y`` of linear sRGB ``[..., 3]`` -> ``[...]`` (row 2 of the sRGB -> XYZ matrix)."""
-    return np.asarray(linear, np.float64) @ _LUMINANCE_WEIGHTS
 
 
 def albedo_psnr(predicted_srgb: np.ndarray, true_srgb: np.ndarray, mask: np.ndarray) -> float:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "relative_luminance",
     "SRGB_TO_XYZ", "XYZ_TO_SRGB", "D65_WHITE_XYZ", "LAB_EPSILON", "LAB_KAPPA",
     "srgb_linear_to_xyz", "xyz_to_srgb_linear", "xyz_to_lab",
     "srgb_linear_to_lab", "ita_degrees", "ita_from_lab",
@@ -38,6 +39,12 @@ D65_WHITE_XYZ = SRGB_TO_XYZ.sum(axis=1)
 #: CIELAB constants in their exact rational form (CIE 15:2004 note): ``epsilon = (6/29)^3``, ``kappa = (29/3)^3``.
 LAB_EPSILON = (6.0 / 29.0) ** 3
 LAB_KAPPA = (29.0 / 3.0) ** 3
+
+def relative_luminance(rgb: np.ndarray) -> np.ndarray:
+    """Relative luminance ``Y`` of linear sRGB ``[..., 3]`` -> ``[...]`` float64 (row 2 of :data:`SRGB_TO_XYZ`;
+    IEC 61966-2-1; white ``(1, 1, 1)`` -> 1)."""
+    return np.asarray(rgb, dtype=np.float64) @ SRGB_TO_XYZ[1]
+
 
 def srgb_linear_to_xyz(rgb: np.ndarray) -> np.ndarray:
     """Linear sRGB ``[..., 3]`` -> CIE XYZ ``[..., 3]`` (``Y = 1`` for white), ``XYZ = M rgb``."""

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from svfri.math.color import linear_to_srgb_np
-from benchmarks.pathtraced.scoring import luminance
+from svfri.math.colorimetry import relative_luminance as luminance
 
 __all__ = ["MIDDLE_GREY", "METERING_SIGMA", "CameraEffects", "metering_weights", "metered_exposure",
            "apply_camera"]

@@ -1,7 +1,7 @@
 """Ground-truth heads for the path-traced benchmark: ICT-FaceKit shape, procedural skin, eyes, teeth, hair, clothes.
 
 A :class:`HeadSpec` (drawn from a seed by :func:`draw_head_spec`) fixes everything about one person;
-:func:`build_head` turns it into Mitsuba :class:`~benchmarks.pathtraced.mitsuba_render.Part` s with exactly known
+:func:`build_head` turns it into Mitsuba :class:`~svfri.synth.pathtraced.mitsuba_render.Part` s with exactly known
 reflectance:
 
 * **shape**: the ICT-FaceKit model (:mod:`svfri.geometry.ict_head`), identity weights ``~ N(0, 0.8^2)`` on the
@@ -36,7 +36,7 @@ from svfri.geometry.ict_head import IctHead
 from svfri.synth import skin_color
 from svfri.synth.skin_maps import SkinSample, generate_skin_maps, sample_params
 
-from benchmarks.pathtraced.mitsuba_render import Material, Part
+from svfri.synth.pathtraced.mitsuba_render import Material, Part
 
 __all__ = ["IDENTITY_MODES", "HeadSpec", "TrueHead", "draw_head_spec", "build_head", "SKIN_PART", "MAP_SIZE",
            "pose_matrix"]

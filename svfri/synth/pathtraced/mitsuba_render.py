@@ -1,4 +1,5 @@
-"""Path-traced portraits with Mitsuba 3: an independent renderer for the benchmark's ground truth.
+"""Path-traced portraits with Mitsuba 3: an independent renderer for the benchmark's ground truth and the
+path-traced training scenes (``precompute/render_training_scenes.py``).
 
 svfri's own shader (order-2 SH light, split-sum specular, baked visibility) never touches these images: Mitsuba
 path-traces the full HDR environment (visible behind the head), an optional small area light with hard cast

@@ -1,8 +1,8 @@
 """One path-traced portrait and its ground truth in photo space.
 
-A :class:`SceneSpec` is a head (:mod:`benchmarks.pathtraced.heads`), an environment (an HDR map at a rotation and
+A :class:`SceneSpec` is a head (:mod:`svfri.synth.pathtraced.heads`), an environment (an HDR map at a rotation and
 intensity, visible behind the head), an optional hard key light, a perspective portrait camera and a camera
-pipeline (:mod:`benchmarks.pathtraced.camera`). :func:`render_scene` path-traces it and returns a
+pipeline (:mod:`svfri.synth.pathtraced.camera`). :func:`render_scene` path-traces it and returns a
 :class:`SceneTruth`: the photo svfri is given, and per pixel the true albedo, specular, detailed normal (camera
 frame) and the masks the scores use.
 
@@ -26,13 +26,13 @@ from svfri.geometry.ict_head import load_ict_head
 from svfri.render.environment import environment_to_sh, rotate_environment
 from svfri.render.relight import frontal_irradiance_luminance
 
-from benchmarks.pathtraced.camera import CameraEffects, apply_camera
-from benchmarks.pathtraced.heads import SKIN_PART, TrueHead, build_head, draw_head_spec
-from benchmarks.pathtraced.mitsuba_render import KeyLight, PinholeCamera, RenderResult, render
-from benchmarks.pathtraced.reproject import sample_map
-from benchmarks.pathtraced.scoring import luminance
+from svfri.synth.pathtraced.camera import CameraEffects, apply_camera
+from svfri.synth.pathtraced.heads import SKIN_PART, TrueHead, build_head, draw_head_spec
+from svfri.synth.pathtraced.mitsuba_render import KeyLight, PinholeCamera, RenderResult, render
+from svfri.bake.uv_lookup import sample_map
+from svfri.math.colorimetry import relative_luminance as luminance
 
-__all__ = ["LightSpec", "SceneSpec", "SceneTruth", "draw_scene", "render_scene", "PORTRAIT_FOV_DEGREES",
+__all__ = ["LightSpec", "SceneSpec", "SceneTruth", "draw_scene", "render_scene", "render_scene_with_head", "PORTRAIT_FOV_DEGREES",
            "true_environment", "SKIN_HAIR_COVERAGE_MAX"]
 
 #: Horizontal field of view of the square frame: an 85 mm lens on a 24 mm-high crop (a classic portrait lens).
@@ -222,8 +222,13 @@ def _truth_in_photo_space(result: RenderResult, head: TrueHead, camera: PinholeC
 
 
 def render_scene(spec: SceneSpec) -> SceneTruth:
-    """Path-traces ``spec``. Call :func:`benchmarks.pathtraced.mitsuba_render.select_variant` before TensorFlow is
-    imported (see :mod:`benchmarks.pathtraced.render_worker`)."""
+    """Path-traces ``spec``. Call :func:`svfri.synth.pathtraced.mitsuba_render.select_variant` before TensorFlow is
+    imported (see :mod:`svfri.synth.pathtraced.worker`)."""
+    return render_scene_with_head(spec)[0]
+
+
+def render_scene_with_head(spec: SceneSpec) -> tuple[SceneTruth, TrueHead]:
+    """:func:`render_scene` and the head it drew (its true maps in ICT's face UV tile, its parts)."""
     head_model = load_ict_head()
     head = build_head(draw_head_spec(spec.seed, spec.skin_type), head_model)
     face_centre = head.landmarks[[36, 45, 48, 54]].mean(axis=0)
@@ -237,11 +242,12 @@ def render_scene(spec: SceneSpec) -> SceneTruth:
     photo, exposure = apply_camera(result.radiance, spec.effects,
                                    np.random.default_rng(np.random.SeedSequence([spec.seed, 4409])))
     albedo, specular, normal_camera, skin, ita = _truth_in_photo_space(result, head, camera)
-    return SceneTruth(spec=spec, photo=photo, radiance=result.radiance, exposure=exposure,
-                      albedo_linear=albedo, specular=specular, normal_camera=normal_camera, skin=skin, ita_region=ita,
-                      camera=camera, variant=result.variant,
-                      head={**head.spec.to_json(), "hair_rgb": head.hair_rgb.tolist(),
-                            "skin_params": {"skin_type": head.skin.params.tone.skin_type,
-                                            "beard_density": head.skin.params.beard_density,
-                                            "makeup": head.makeup,
-                                            "age": head.skin.params.age}})
+    truth = SceneTruth(spec=spec, photo=photo, radiance=result.radiance, exposure=exposure,
+                       albedo_linear=albedo, specular=specular, normal_camera=normal_camera, skin=skin, ita_region=ita,
+                       camera=camera, variant=result.variant,
+                       head={**head.spec.to_json(), "hair_rgb": head.hair_rgb.tolist(),
+                             "skin_params": {"skin_type": head.skin.params.tone.skin_type,
+                                             "beard_density": head.skin.params.beard_density,
+                                             "makeup": head.makeup,
+                                             "age": head.skin.params.age}})
+    return truth, head

@@ -1,6 +1,8 @@
-"""Renders benchmark scenes in a process of its own: ``python -m benchmarks.pathtraced.render_worker JOBS.json``.
+"""Renders path-traced scenes (benchmark truths, training scenes) in a process of its own: ``python -m svfri.synth.pathtraced.worker JOBS.json``.
 
-``JOBS.json`` is a list of ``{"spec": SceneSpec.to_json(), "path": "<truth>.npz"}``; each job whose ``path`` exists
+``JOBS.json`` is a list of ``{"spec": SceneSpec.to_json(), "path": "<file>.npz", "kind": "truth" | "training"}``
+(``truth``, the default: :meth:`SceneTruth.save` of the benchmark; ``training``:
+:func:`svfri.synth.pathtraced.training.training_sample`); each job whose ``path`` exists
 is skipped (so an interrupted run resumes), the others are path-traced and saved atomically. One line per scene is
 printed.
 
@@ -18,12 +20,13 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m benchmarks.pathtraced.render_worker JOBS.json", file=sys.stderr)
+        print("usage: python -m svfri.synth.pathtraced.worker JOBS.json", file=sys.stderr)
         return 2
-    from benchmarks.pathtraced.mitsuba_render import select_variant
+    from svfri.synth.pathtraced.mitsuba_render import select_variant
 
     variant = select_variant()
-    from benchmarks.pathtraced.scenes import SceneSpec, render_scene
+    from svfri.synth.pathtraced.scenes import SceneSpec, render_scene
+    from svfri.synth.pathtraced.training import save_training_sample, training_sample
 
     jobs = json.loads(Path(argv[0]).read_text())
     for number, job in enumerate(jobs, 1):
@@ -33,7 +36,14 @@ def main(argv: list[str]) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         clock = time.perf_counter()
         spec = SceneSpec.from_json(job["spec"])
-        render_scene(spec).save(path)
+        kind = job.get("kind", "truth")
+        if kind == "truth":
+            render_scene(spec).save(path)
+        elif kind == "training":
+            save_training_sample(path, training_sample(spec))
+        else:
+            print(f"unknown job kind {kind!r} (truth or training)", file=sys.stderr)
+            return 2
         print(f"rendered {number}/{len(jobs)} {spec.name} ({spec.size} px, {spec.samples} spp, {variant}) "
               f"in {time.perf_counter() - clock:.1f} s", flush=True)
     return 0
