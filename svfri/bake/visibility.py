@@ -99,7 +99,7 @@ def orthonormal_frames(normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def bake_visibility(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray, *,
                     ray_count: int = DEFAULT_RAY_COUNT, seed: int = 0,
-                    backend: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+                    backend: str = "auto", query: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """SH-projected visibility and cosine-weighted bent normal at every vertex (module docstring).
 
     Args:
@@ -110,6 +110,8 @@ def bake_visibility(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray
       ray_count: rays per vertex, all in the hemisphere around the normal.
       seed: seeds the per-vertex rotation of the direction lattice; same seed, same result.
       backend: ray caster, ``"auto"``, ``"embree"`` or ``"numpy"`` (:func:`svfri.bake.rays.any_hit`).
+      query: optional ``[Q]`` vertex indices: bake only these (rays from them against the whole mesh); the
+        results are then ``[Q, ...]``.
 
     Returns:
       ``visibility_sh``: ``[V, 9]`` float32 SH coefficients of ``V`` in svfri's ordering; unoccluded,
@@ -123,6 +125,11 @@ def bake_visibility(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray
         raise ValueError(f"vertices and normals must both be [V, 3], got {vertices.shape} and {normals.shape}")
     if ray_count < 1:
         raise ValueError(f"ray_count must be >= 1, got {ray_count}")
+    diagonal = float(np.linalg.norm(np.ptp(vertices, axis=0))) if vertices.shape[0] else 0.0
+    occluders = vertices
+    if query is not None:
+        query = np.asarray(query, dtype=np.int64)
+        vertices, normals = vertices[query], normals[query]
     vertex_count = vertices.shape[0]
     normals = normals / np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), np.finfo(np.float64).tiny)
 
@@ -135,9 +142,8 @@ def bake_visibility(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray
     # float32 from here: directions and basis values are the bulk of the memory traffic.
     directions = np.matmul(local.astype(np.float32)[None], frame.astype(np.float32).transpose(0, 2, 1))  # [V, N, 3]
 
-    diagonal = float(np.linalg.norm(np.ptp(vertices, axis=0))) if vertex_count else 0.0
     origins = vertices + RAY_OFFSET_FRACTION * diagonal * normals            # [V, 3]
-    blocked = any_hit(np.repeat(origins, ray_count, axis=0), directions.reshape(-1, 3), vertices, faces,
+    blocked = any_hit(np.repeat(origins, ray_count, axis=0), directions.reshape(-1, 3), occluders, faces,
                       backend=backend).reshape(vertex_count, ray_count)
     visible = (~blocked).astype(np.float32)                                   # [V, N]
 

@@ -141,6 +141,7 @@ class FitOutcome:
     parts: dict | None = None
     uv_resampling: dict | None = None
     output_radiance: np.ndarray | None = None
+    uv: np.ndarray | None = None                 # ICT: the written UVs (back_head on its swatch texel)
 
     @property
     def network_maps(self) -> dict[str, np.ndarray]:
@@ -206,6 +207,7 @@ def _to_ict_head(outcome: FitOutcome, roughness: float) -> None:
     clock = time.perf_counter()
     skin, record, covered = head_parts.resample_skin_maps(outcome.geometry, outcome.network_maps)
     outcome.skin_maps, outcome.skin_covered, outcome.uv_resampling = skin, covered, record
+    outcome.uv = head_parts.swatch_uv(outcome.geometry, skin, covered)
     outcome.timings["resample_maps"] = time.perf_counter() - clock
     clock = time.perf_counter()
     outcome.parts = head_parts.photo_part_records(outcome.geometry, outcome.fit.light_sh, skin, covered, roughness)
@@ -220,7 +222,8 @@ def asset_from_fit(outcome: FitOutcome, roughness: float) -> FaceAsset:
     """The fitted face as an in-memory :class:`FaceAsset` (for relights)."""
     g, maps = outcome.geometry, outcome.maps
     parts, face_material = ((), None) if outcome.parts is None else head_parts.asset_parts(outcome.parts, g.face_part)
-    return FaceAsset(vertices=g.vertices, faces=g.faces, uv=g.uv, visibility_sh=g.visibility_sh.astype(np.float64),
+    return FaceAsset(vertices=g.vertices, faces=g.faces, uv=g.uv if outcome.uv is None else outcome.uv,
+                     visibility_sh=g.visibility_sh.astype(np.float64),
                      bent_normal=g.bent_normal.astype(np.float64), albedo_srgb=maps["albedo"],
                      specular=maps["specular"], normal_map=maps["normal"], roughness=roughness,
                      world_to_pixel=g.photo_camera.world_to_pixel, image_width=g.photo.width,
@@ -435,7 +438,7 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
                          "source": "the fitted skin maps resampled into the face tile (see uv_resampling)"}
         write_geometry_outputs(outcome.geometry, stage.path, settings.geometry, extra_fit_json=extra,
                                write_started=clock, parts=outcome.parts, skin_part=skin_part,
-                               skin_roughness=settings.fit.roughness)
+                               skin_roughness=settings.fit.roughness, uv=outcome.uv)
     total = sum(v for k, v in outcome.geometry.timings.items() if k != "optimise_per_step")
     return {"psnr_db": round(metrics["psnr_db"], 3), "ssim": round(metrics["ssim"], 4), "l1": round(metrics["l1"], 5),
             "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4),

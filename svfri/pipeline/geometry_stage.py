@@ -199,15 +199,33 @@ def _template_geometry(work_points, scale, settings, template, timings, common) 
                           landmarks_world=landmarks_world, timings=timings, mesh_kind="template", **common)
 
 
+#: ICT parts inside the head (mouth interior, eye sockets): baked with ``1 / INTERIOR_RAY_DIVISOR`` of the rays.
+#: They are mostly hidden and nearly fully occluded (their visibility is small and smooth); a quarter of the rays
+#: saves ~35-50 % of the bake (measured on a fitted head, 24 k model vertices: 1.04-1.49 -> 0.66-0.71 s on the loaded
+#: 2-core CPU).
+INTERIOR_PARTS = ("mouth_socket", "gums_tongue", "teeth", "eye_socket_left", "eye_socket_right")
+INTERIOR_RAY_DIVISOR = 4
+
+
 def _bake_on_model_vertices(ict: IctMesh, settings: GeometrySettings) -> tuple[np.ndarray, np.ndarray]:
     """Visibility SH and bent normals baked once per ICT *model* vertex of the opaque head (render vertices that
-    are copies of one model vertex, on UV seams and part boundaries, share position and normal), expanded."""
-    model_ids, first, inverse = np.unique(ict.model_vertex, return_index=True, return_inverse=True)
-    faces = inverse.reshape(-1)[ict.faces]
-    visibility_sh, bent_normal = bake_visibility(ict.vertices[first], faces, ict.normals[first],
-                                                 ray_count=settings.ray_count, seed=settings.seed,
-                                                 backend=settings.backend)
-    return visibility_sh[inverse.reshape(-1)], bent_normal[inverse.reshape(-1)]
+    are copies of one model vertex, on UV seams and part boundaries, share position and normal), against the whole
+    opaque head, expanded; :data:`INTERIOR_PARTS` with fewer rays."""
+    _, first, inverse = np.unique(ict.model_vertex, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    faces = inverse[ict.faces]
+    interior = np.zeros(len(first), dtype=bool)
+    interior[inverse[np.unique(ict.faces[ict.part_triangles(INTERIOR_PARTS)])]] = True
+    interior[inverse[np.unique(ict.faces[~ict.part_triangles(INTERIOR_PARTS)])]] = False
+    visibility_sh = np.zeros((len(first), 9), np.float32)
+    bent_normal = np.zeros((len(first), 3), np.float32)
+    for subset, rays in ((np.flatnonzero(~interior), settings.ray_count),
+                         (np.flatnonzero(interior), max(1, settings.ray_count // INTERIOR_RAY_DIVISOR))):
+        if subset.size:
+            visibility_sh[subset], bent_normal[subset] = bake_visibility(
+                ict.vertices[first], faces, ict.normals[first], ray_count=rays, seed=settings.seed,
+                backend=settings.backend, query=subset)
+    return visibility_sh[inverse], bent_normal[inverse]
 
 
 def _ict_geometry(work_points, scale, settings, template, timings, common) -> GeometryResult:
@@ -334,13 +352,14 @@ def ict_json(result: GeometryResult) -> dict:
 def write_geometry_outputs(result: GeometryResult, folder: Path, settings: GeometrySettings, *,
                            extra_fit_json: dict | None = None, write_started: float | None = None,
                            parts: dict | None = None, skin_part: dict | None = None,
-                           skin_roughness: float | None = None) -> None:
+                           skin_roughness: float | None = None, uv: np.ndarray | None = None) -> None:
     """Writes the geometry output set into ``folder`` (which should be a staging folder), ``fit.json`` last.
 
     ``write_started``: ``time.perf_counter()`` when the caller began writing; the time until ``fit.json`` is
     serialised is recorded as its ``write`` timing. ICT mesh: ``parts`` (``{part: PartRecord}``,
     :mod:`svfri.pipeline.head_parts`; ``None``: the stated defaults) and ``skin_part`` (the face part's ``fit.json``
-    entry) give ``mesh.obj``'s materials, the parts' textures and ``fit.json``'s ``"parts"``.
+    entry) give ``mesh.obj``'s materials, the parts' textures and ``fit.json``'s ``"parts"``; ``uv`` replaces the
+    mesh's UVs in ``mesh.obj`` (:func:`svfri.pipeline.head_parts.swatch_uv`).
     """
     from svfri.io.output_set import DEFAULT_ROUGHNESS
     from svfri.pipeline import head_parts
@@ -350,7 +369,7 @@ def write_geometry_outputs(result: GeometryResult, folder: Path, settings: Geome
     if result.mesh_kind == "ict":
         roughness = DEFAULT_ROUGHNESS if skin_roughness is None else skin_roughness
         parts = parts or head_parts.default_part_records(roughness)
-        write_obj(folder / "mesh.obj", result.vertices, result.faces, result.uv, result.normals,
+        write_obj(folder / "mesh.obj", result.vertices, result.faces, result.uv if uv is None else uv, result.normals,
                   materials=head_parts.obj_materials(parts, roughness, SKIN_TEXTURES),
                   face_material=head_parts.face_materials(result.face_part))
         for record in parts.values():

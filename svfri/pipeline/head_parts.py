@@ -11,9 +11,11 @@ Other parts (one material per opaque part, :data:`PART_SPECS`):
   roughness, flat normal: a constant, not a texture (hair, ears' backs and neck are not seen well enough in one
   frontal photo to unwrap);
 * sclera and iris: a texture in their own UV square (shared by both eyes: ICT's eye UVs overlap), **de-lit from the
-  photo**: at each G-buffer pixel whose visible surface is that part, ``albedo = (photo - L_s) / L_d1``, with
+  photo**: at each G-buffer pixel whose visible surface is that part, ``albedo = (photo - L_s) / Y(L_d1)``, with
   ``L_d1`` and ``L_s`` the fitted light's diffuse (albedo 1) and specular radiance from svfri's own shader at the
-  part's specular and roughness (the same model the skin was fitted with); splatted into the texture (mean per
+  part's specular and roughness (the same model the skin was fitted with), ``Y`` the Rec. 709 luminance: the
+  shading's intensity is removed, the photo's colour balance kept (the fitted light's colour is confounded with the
+  skin's albedo; divided by a warm fitted light, white sclera came out blue); splatted into the texture (mean per
   texel), texels within :data:`TEXTURE_FILL_RADIUS_TEXELS` of a seen one filled by push-pull, the rest the part's
   median;
 * teeth, gums and tongue, mouth and eye sockets: a **constant** colour per part, the median de-lit albedo of the part's
@@ -38,10 +40,11 @@ from svfri.geometry.ict_head import OPAQUE_PARTS, PART_NAMES
 from svfri.geometry.ict_mesh import part_family
 from svfri.io.mesh_io import ObjMaterial
 from svfri.io.output_set import PLACEHOLDER_ALBEDO_SRGB, SKIN_MATERIAL, PartMaterial
+from svfri.math.colorimetry import SRGB_TO_XYZ
 from svfri.math.color import SKIN_F0, SKIN_INDEX_OF_REFRACTION, ior_to_f0, linear_to_srgb_np, srgb_to_linear_np
 
 __all__ = ["PartSpec", "PartRecord", "PART_SPECS", "resample_skin_maps", "skin_correspondence",
-           "default_part_records", "face_materials",
+           "default_part_records", "face_materials", "swatch_uv", "SWATCH_EDGE_TEXELS",
            "photo_part_records", "obj_materials", "asset_parts", "parts_json", "MIN_VISIBLE_PIXELS",
            "PART_TEXTURE_SIZE", "TEXTURE_FILL_RADIUS_TEXELS", "CORNEA_IOR", "ENAMEL_IOR"]
 
@@ -59,6 +62,8 @@ MIN_VISIBLE_PIXELS = 12
 MIN_DIFFUSE_FRACTION = 0.25
 #: Pixels seen more grazing than this (``n . v``) are not used for the parts' colours.
 MIN_VIEW_COSINE = 0.3
+#: Rec. 709 / sRGB luminance weights (the Y row of :data:`svfri.math.colorimetry.SRGB_TO_XYZ`).
+LUMINANCE_WEIGHTS = SRGB_TO_XYZ[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,7 +214,11 @@ def photo_part_records(geometry, light_sh: np.ndarray, skin_maps: dict[str, np.n
         if index.size < MIN_VISIBLE_PIXELS:
             records[name].source = f"default ({index.size} usable visible pixels < {MIN_VISIBLE_PIXELS})"
             continue
-        albedo = np.clip((photo[index] - specular[index]) / np.maximum(diffuse[index], 1e-6), 0.0, 1.0)
+        # De-lit by the shading's luminance only: the fitted light's colour is confounded with the skin albedo's
+        # (a warm light and a pale pink skin explain a photo alike), and dividing white sclera by a warm light
+        # turned it blue (measured on obama_2012.jpg); the photo's own colour balance is kept instead.
+        shading = np.maximum(diffuse[index] @ LUMINANCE_WEIGHTS, 1e-6)[:, None]
+        albedo = np.clip((photo[index] - specular[index]) / shading, 0.0, 1.0)
         records[name].albedo_srgb = _median_srgb(albedo)
         if spec.texture is None:
             records[name].source = f"median de-lit photo colour of {index.size} visible pixels"
@@ -239,6 +248,35 @@ def _white_shading(geometry, records: dict[str, PartRecord], light_sh: np.ndarra
                    albedo_srgb_map=atlas.albedo_srgb, specular_map=atlas.specular, normal_map=atlas.normal,
                    light_sh=np.asarray(light_sh, np.float32), roughness=atlas.roughness)
     return shaded["diffuse"].numpy().astype(np.float64), shaded["specular"].numpy().astype(np.float64)
+
+
+def swatch_uv(geometry, skin_maps: dict[str, np.ndarray], skin_covered: dict) -> np.ndarray:
+    """The mesh's UVs with every ``back_head`` vertex moved onto one face-tile texel (the *swatch*): the covered
+    texel, away from the disc's edge, whose albedo is nearest the face median (``back_head``'s constant) and whose
+    normal is nearest flat. svfri renders ``back_head`` with its constant material whatever its UVs; a reader that
+    knows only ``albedo.png`` / ``specular.png`` / ``normal.png`` (one texture set for the whole OBJ or glTF) then
+    shows the back of the head in that colour instead of face texels at ICT's tile-1 coordinates. ``[n, 2]``."""
+    albedo = srgb_to_linear_np(skin_maps["albedo"].astype(np.float64))
+    size = albedo.shape[0]
+    inside = ndimage.binary_erosion(skin_covered["albedo"], iterations=SWATCH_EDGE_TEXELS)
+    if not inside.any():
+        inside = skin_covered["albedo"]
+    median = np.median(albedo[inside], axis=0)
+    import cv2
+
+    normal_z = 2.0 * np.asarray(skin_maps["normal"], np.float32)[..., 2] - 1.0
+    tilt = 1.0 - cv2.resize(normal_z, (size, size), interpolation=cv2.INTER_NEAREST).astype(np.float64)
+    cost = np.linalg.norm(albedo - median, axis=-1) + tilt
+    cost[~inside] = np.inf
+    row, column = np.unravel_index(int(np.argmin(cost)), cost.shape)
+    uv = geometry.uv.copy()
+    vertices = np.unique(geometry.faces[geometry.ict_mesh.part_triangles("back_head")])
+    uv[vertices] = [(column + 0.5) / size, 1.0 - (row + 0.5) / size]
+    return uv
+
+
+#: The swatch texel keeps this many texels from the edge of the resampled area (bilinear taps stay inside).
+SWATCH_EDGE_TEXELS = 4
 
 
 # ----------------------------------------------------------------------------------------------- outputs
