@@ -12,6 +12,11 @@ Disjoint from every evaluation scene by construction (tested in ``tests/test_tra
   tuning plans 2 000 000.. / 3 000 000..), so no head, pose, light rotation or camera is shared;
 * only the 14 training HDR maps (:data:`svfri.data.hdri.TRAIN_HDRIS`), never the 4 held-out ones the report uses.
 
+Not independent in appearance: the heads come from the same generator as the benchmark's (ICT shape modes, the
+procedural skin, its colour field and make-up, the hair cap), only with other seeds and maps. Once networks are
+trained on these scenes, the benchmark measures generalisation to new people and light *within* that generator,
+not to real skin; a scanned or photographed ground truth is still needed for that.
+
 Balanced over skin types: sample ``i`` has type ``i mod 6 + 1``. A hard key light in a fraction
 :data:`KEY_FRACTION` of the samples. Not yet: occluders (glasses, hands, hair strands) -- the heads' hair is a cap.
 
