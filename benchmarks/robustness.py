@@ -562,7 +562,7 @@ def evaluate(variant: Variant) -> list[dict]:
         if value <= MISPLACED_CONSISTENCY:
             record["status"] = "ok"
         else:
-            record["status"] = "misplaced"
+            record["status"] = "not found" if variant.kind == "scene" else "misplaced"
             record["message"] = record["message"] or f"nearest mesh is {value:.2f} eye distances away"
     return records
 
@@ -633,13 +633,15 @@ def table(before: dict | None, after: dict) -> str:
     before_rows = _summary_rows(before) if before else {}
     fmt = lambda r: "—" if r is None else (f"{r['status']} {r['consistency']:.3f}" if r["consistency"] is not None
                                            and r["status"] == "ok" else r["status"])
-    header = ["variant", "face"] + (["before", "after"] if before else ["result"]) + ["after: message"]
+    header = (["variant", "face"] + (["before", "before: message"] if before else []) + ["result", "message"])
     rows = []
     for key, record in after_rows.items():
         face = f"{record['face']} ({Path(record['source']).stem})" if record["kind"] == "scene" else ""
         cells = [record["variant"], face]
         if before:
-            cells.append(fmt(before_rows.get(key)))
+            old = before_rows.get(key)
+            cells.append(fmt(old))
+            cells.append(old["message"].replace("|", "/") if old and old["status"] != "ok" else "")
         cells.append(fmt(record))
         cells.append(record["message"].replace("|", "/") if record["status"] != "ok" or record["kind"] == "no_face"
                      else "")
