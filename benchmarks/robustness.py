@@ -649,6 +649,31 @@ def table(before: dict | None, after: dict) -> str:
     return markdown_table(header, rows)
 
 
+def _by_kind(result: dict) -> dict:
+    groups = {}
+    for record in result["records"]:
+        kind = record["variant"] if record["kind"] == "scene" else record["kind"]
+        kind = "no face (must be refused)" if record["kind"] == "no_face" else kind
+        groups.setdefault(kind, []).append(record)
+    return groups
+
+
+def kind_comparison(before: dict, after: dict) -> str:
+    """Markdown: per kind, passes and median / worst consistency before and after."""
+    from benchmarks.common import markdown_table
+
+    def cells(records):
+        ok = [r for r in records if r["status"] == "ok"]
+        values = [r["consistency"] for r in ok if r["consistency"] is not None]
+        spread = f"{statistics.median(values):.3f} / {max(values):.3f}" if values else "—"
+        return [f"{len(ok)}/{len(records)}", spread]
+
+    old, new = _by_kind(before), _by_kind(after)
+    rows = [[kind] + cells(old.get(kind, [])) + cells(records) for kind, records in new.items()]
+    return markdown_table(["kind", "pass before", "consistency before (median / worst)", "pass after",
+                           "consistency after (median / worst)"], rows)
+
+
 def kind_summary(result: dict) -> str:
     """Markdown: per kind, passes / total, the median and worst consistency of the passes, and the median wall
     time per variant (a scene's time covers every ``face_index`` tried)."""
@@ -693,7 +718,7 @@ def main(argv=None) -> int:
         results = [json.loads(path.read_text()) for path in args.table]
         before, after = (results[0], results[-1]) if len(results) > 1 else (None, results[0])
         if before:
-            print("Before:\n\n" + kind_summary(before) + "\n\nAfter:\n")
+            print(kind_comparison(before, after) + "\n\nAfter, with time:\n")
         print(kind_summary(after) + "\n\n" + table(before, after))
         return 0
     if args.save_images:
