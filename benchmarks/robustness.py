@@ -41,8 +41,12 @@ error against human annotation (the original's mesh is itself a regression).
 
 Usage::
 
+    git show 394e1f3:svfri/geometry/face_detect.py > /tmp/face_detect_before.py
+    python benchmarks/robustness.py --face-detect-module /tmp/face_detect_before.py --json /tmp/robustness_before.json
     python benchmarks/robustness.py --json /tmp/robustness_after.json
     python benchmarks/robustness.py --table /tmp/robustness_before.json /tmp/robustness_after.json
+    python benchmarks/robustness.py --timing /tmp/face_detect_before.py
+    python benchmarks/robustness.py --detector-scores
 
 Tests build single variants in memory with :func:`build_variant` (``tests/test_face_robustness.py``).
 """
@@ -694,6 +698,56 @@ def kind_summary(result: dict) -> str:
     return markdown_table(["kind", "pass", "median consistency", "worst consistency", "median s per photo"], rows)
 
 
+def use_face_detect_module(path: Path):
+    """Swaps another version of ``svfri/geometry/face_detect.py`` (a file, e.g. from ``git show``) in for the
+    installed one, so the same corpus measures the code before a change; returns the module."""
+    import importlib.util
+
+    import svfri.geometry
+
+    name = "svfri.geometry.face_detect"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    svfri.geometry.face_detect = module
+    return module
+
+
+#: Repeats of the interleaved timing (``--timing``); the median is reported.
+TIMING_REPEATS = 5
+
+
+def timing(other_module: Path, repeats: int = TIMING_REPEATS) -> str:
+    """Markdown: median seconds of ``fit_face_mesh`` per sample photo and on ``scene_colour``, for the installed
+    module and ``other_module`` (a face_detect.py file), interleaved in one process (load drifts on a shared
+    machine)."""
+    import importlib.util
+
+    from benchmarks.common import markdown_table
+    from svfri.geometry import face_detect as current
+
+    spec = importlib.util.spec_from_file_location("face_detect_other", other_module)
+    other = importlib.util.module_from_spec(spec)
+    sys.modules["face_detect_other"] = other
+    spec.loader.exec_module(other)
+    photos = {source: load_source(source) for source in SOURCES}
+    photos["scene_colour (face 0)"] = build_scene("scene_colour").pixels
+    rows = []
+    for name, pixels in photos.items():
+        seconds = {"other": [], "current": []}
+        for module in (other, current):  # warm-up: model load, first-call allocation
+            module.fit_face_mesh(pixels)
+        for _ in range(repeats):
+            for label, module in (("other", other), ("current", current)):
+                clock = time.perf_counter()
+                module.fit_face_mesh(pixels)
+                seconds[label].append(time.perf_counter() - clock)
+        rows.append([name, f"{pixels.shape[1]}x{pixels.shape[0]}", f"{statistics.median(seconds['other']):.3f}",
+                     f"{statistics.median(seconds['current']):.3f}"])
+    return markdown_table(["photo", "size", f"{other_module.name}, s", "installed, s"], rows)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="write the records here")
@@ -704,9 +758,18 @@ def main(argv=None) -> int:
     parser.add_argument("--table", nargs="+", type=Path, metavar="JSON",
                         help="print the markdown tables of one result (or BEFORE AFTER) and exit")
     parser.add_argument("--save-images", type=Path, help="also write every variant as a PNG into this folder")
+    parser.add_argument("--face-detect-module", type=Path, metavar="FILE",
+                        help="measure another face_detect.py (e.g. `git show REV:svfri/geometry/face_detect.py`)")
+    parser.add_argument("--timing", type=Path, metavar="FILE",
+                        help="print fit_face_mesh timings of FILE (a face_detect.py) against the installed one and exit")
     parser.add_argument("--detector-scores", action="store_true",
                         help="print BlazeFace's scores on hard prints with and without CLAHE (detector_scores) and exit")
     args = parser.parse_args(argv)
+    if args.face_detect_module:
+        use_face_detect_module(args.face_detect_module)
+    if args.timing:
+        print(timing(args.timing))
+        return 0
     if args.detector_scores:
         from benchmarks.common import markdown_table
 
