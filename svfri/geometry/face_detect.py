@@ -12,19 +12,25 @@ pixels (``z`` relative depth in the same units, smaller = nearer the camera) and
 taken twice: first from the detection, then from the first mesh (as MediaPipe's tracking does), which centres and
 levels it better.
 
-Two deliberate steps beyond MediaPipe's graph, both for photos with more than a face in them (measured on the
-robustness corpus of ``benchmarks/robustness.py``, ``docs/benchmarks/robustness.md``):
+Deliberate steps beyond MediaPipe's graph, for photos with more than a face in them (measured on the robustness
+corpus of ``benchmarks/robustness.py``, ``docs/benchmarks/robustness.md``):
 
 * **Every tile level is searched** (within :data:`_TILE_SEARCH_BUDGET` detector runs), not only down to the first
   level that finds something: in a ~1000 px scene of several people with ~130 px faces the whole-photo pass finds
-  some faces and the tiles find the rest.
+  some faces and the tiles find the rest. A finer level only adds faces where no coarser level found one, and
+  keeps boxes up to :data:`_TILE_MAX_FACE_FRACTION` of its tile (:func:`_detector_candidates`).
 * **Each detection is confirmed by the mesh regressor**: BlazeFace proposes, the Face Mesh's face-presence score
-  disposes. On black-and-white photos BlazeFace also fires (score 0.55-0.65) on clothing, hands and lecterns, with
+  disposes. On black-and-white photos BlazeFace also fires (score 0.55-0.65) on clothing, arms and lecterns, with
   boxes as large as the face, so "largest first" picked a non-face and the photo failed with "the face mesh
   regressor is not confident a face is there". A detection whose first mesh has presence below
   :data:`_MESH_PRESENCE_THRESHOLD` is not counted as a face; when detections exist but none is confirmed, that
   same error is raised (with the best presence seen), and a photo where BlazeFace finds nothing still fails with
-  "no face found".
+  "no face found" (:func:`_confirmed_faces`).
+* **The mesh crop is re-centred until it settles** (:data:`_ROI_SETTLED_FRACTION`): a face found on a coarse
+  level has a loose box, and one re-centring was not enough for it.
+
+Measured and not done: a contrast-normalisation (CLAHE) retry for black-and-white photos. BlazeFace never lost a
+face on the corpus's prints (lowest true-face score 0.55) and CLAHE moved the scores both ways.
 """
 
 from __future__ import annotations
@@ -206,10 +212,12 @@ def _weighted_nms(candidates: list[tuple[np.ndarray, np.ndarray, float]]) -> lis
     return detections
 
 
-#: Detector runs the tile search may spend once some level has found a face (each run ~1 ms on a laptop core).
+#: Detector runs the tile search may spend once some level has found a face (each run ~0.6-1.5 ms on a CPU core).
 #: Levels are searched whole, coarse to fine; a finer level that would take the total past this budget is searched
-#: only while nothing has been found. A ~1000 px photo needs ~100 runs for every level down to :data:`_MIN_TILE_PX`;
-#: the budget covers every level on photos up to about 12 MP (faces down to ~MIN_FACE_SIZE_PX all found).
+#: only while nothing has been found. Every level down to :data:`_MIN_TILE_PX` fits on a ~1000 px photo (~100
+#: runs), a 970x2204 photo (~160) and any photo up to ~2 MP; on larger photos it depends on where the halving from
+#: the shorter side lands (a 4000x3000 photo is searched down to 375 px tiles: faces of 94 px and more; smaller
+#: faces there only if nothing larger was found).
 _TILE_SEARCH_BUDGET = 600
 #: A tile level keeps only detections at most this fraction of its tile. Any face that large lies wholly inside a
 #: tile of the next coarser level (stride = half that tile), where it is at most half the tile too, so every face
