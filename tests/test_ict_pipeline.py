@@ -197,3 +197,57 @@ def test_face_texel_density_of_both_layouts(head):
     assert density["template_disc"] == pytest.approx(389.7, rel=0.02)
     assert density["ict_face_tile"] == pytest.approx(306.3, rel=0.02)
     assert density["ict_face_tile"] < density["template_disc"]
+
+
+def test_landmarks_on_a_rendered_ict_head(head, tmp_path):
+    """End to end on a picture: an ICT head rendered by svfri's shader (known identity, expression, pose), read as a
+    photo by the geometry stage (BlazeFace, Face Mesh, the ICT fit): landmarks.json within 6 % of the outer-eye-
+    corner distance of the true ICT landmark vertices (mean), the fitted head over the rendered one."""
+    pytest.importorskip("tensorflow")
+    from svfri.geometry.face_models import ensure_face_models
+    from svfri.geometry.ict_fit import IctFit
+    from svfri.io.images import read_photo, write_png
+    from svfri.io.output_set import FaceAsset
+    from svfri.math.color import linear_to_srgb_np
+    from svfri.pipeline.geometry_stage import GeometrySettings, compute_geometry
+    from svfri.pipeline.head_parts import asset_parts, default_part_records
+    from svfri.render.relight import shade_asset
+    from svfri.bake.rasterize import rasterize_gbuffer
+    from svfri.bake.visibility import bake_visibility
+
+    ensure_face_models(quiet=True)
+    size, scale = 384, 16.0
+    rng = np.random.default_rng(7)
+    angle = np.deg2rad(10.0)
+    rotation = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+    truth = IctFit(scale=scale, rotation=rotation, translation=np.array([size / 2, size / 2 + 20, 0.0]),
+                   identity=rng.normal(size=head.identity_count) * 0.6, expression=np.zeros(head.expression_count),
+                   residuals=np.zeros(468), depth_residuals=np.zeros(468), robust_weights=np.ones(468),
+                   contour=np.zeros(468, bool), iterations=0, timings={})
+    mesh = build_ict_mesh(head, truth)
+    records = default_part_records(0.45)
+    parts, face_material = asset_parts(records, mesh.face_part)
+    skin = np.full((4, 4, 3), (0.80, 0.62, 0.52), np.float32)
+    asset = FaceAsset(vertices=mesh.vertices, faces=mesh.faces, uv=mesh.uv, visibility_sh=None, bent_normal=None,
+                      albedo_srgb=skin, specular=np.full((4, 4, 1), 0.5, np.float32),
+                      normal_map=np.tile(np.float32([0.5, 0.5, 1.0]), (4, 4, 1)), roughness=0.45,
+                      world_to_pixel=truth.world_to_pixel, image_width=size, image_height=size, photo=None, notes=(),
+                      parts=parts, face_material=face_material)
+    visibility, bent = bake_visibility(mesh.vertices, mesh.faces, mesh.normals, ray_count=32)
+    tangents = mesh.tangents()
+    gbuffer = rasterize_gbuffer(mesh.vertices, mesh.faces, mesh.uv, mesh.normals, tangents, visibility, bent,
+                                world_to_pixel=truth.world_to_pixel, height=size, width=size)
+    light = np.zeros((9, 3))
+    light[0] = 2.2                                   # ambient
+    light[2] = 0.8                                   # from above (Y10 ~ y)
+    light[3] = 0.3                                   # a little from the subject's left (Y11 ~ x)
+    radiance = shade_asset(asset, gbuffer, light)
+    image = gbuffer.scatter(linear_to_srgb_np(np.clip(radiance, 0, 1)).astype(np.float32), background=0.35)
+    path = tmp_path / "ict_render.png"
+    write_png(path, image)
+    result = compute_geometry(read_photo(path), GeometrySettings(ray_count=16))
+    true_landmarks = truth.project(head.landmarks68(truth.shape(head)))
+    found = result.landmarks68
+    eye_corners = np.linalg.norm(true_landmarks[36] - true_landmarks[45])
+    error = np.linalg.norm(found - true_landmarks, axis=1).mean() / eye_corners
+    assert error < 0.06, error

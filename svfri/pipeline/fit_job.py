@@ -29,6 +29,7 @@ from svfri.fitting.optimise import FitResult, FitSettings, LatentFitter
 from svfri.fitting.refine import AlbedoRefiner, RefineResult, RefineSettings
 from svfri.geometry.template import load_face_template
 from svfri.io.gltf import write_glb
+from svfri.io.gltf_ict import write_ict_glb_from_folder
 from svfri.io.images import atomic_write_bytes, read_photo, write_png
 from svfri.io.output_set import FaceAsset
 from svfri.io.staging import StagedOutput
@@ -398,9 +399,11 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
             except Exception as error:  # the report pictures the result; it is not part of it
                 report_notes.append(f"report.png could not be made ({type(error).__name__}: {error}); "
                                     "the fit is complete without it")
-        asset = dataclasses.replace(asset_from_fit(outcome, settings.fit.roughness), albedo_srgb=written["albedo"],
-                                    specular=written["specular"], normal_map=written["normal"])
-        write_glb(stage.path / "face.glb", asset)
+        if outcome.geometry.mesh_kind == "template":
+            asset = dataclasses.replace(asset_from_fit(outcome, settings.fit.roughness),
+                                        albedo_srgb=written["albedo"], specular=written["specular"],
+                                        normal_map=written["normal"])
+            write_glb(stage.path / "face.glb", asset)
         timings = {"load": load_seconds, **outcome.timings}
         extra = {
             "fit": {"loss_space": settings.fit.loss_space, "steps": settings.fit.steps,
@@ -439,6 +442,11 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
         write_geometry_outputs(outcome.geometry, stage.path, settings.geometry, extra_fit_json=extra,
                                write_started=clock, parts=outcome.parts, skin_part=skin_part,
                                skin_roughness=settings.fit.roughness, uv=outcome.uv)
+        if outcome.geometry.mesh_kind == "ict":
+            # The ICT head's face.glb (a primitive and material per part, the 53 expression morph targets) is made
+            # from the staged folder itself (fit.json's "ict" and "parts", the maps): the same file `svfri export`
+            # writes (svfri.io.gltf_ict).
+            write_ict_glb_from_folder(stage.path)
     total = sum(v for k, v in outcome.geometry.timings.items() if k != "optimise_per_step")
     return {"psnr_db": round(metrics["psnr_db"], 3), "ssim": round(metrics["ssim"], 4), "l1": round(metrics["l1"], 5),
             "seconds_total": round(total, 2), "seconds_per_step": round(outcome.fit.seconds_per_step, 4),

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 import svfri
-from svfri.bake.rasterize import gbuffer_with_uv, rasterize_gbuffer
+from svfri.bake.rasterize import gbuffer_with_uv, rasterize_gbuffer, rasterize_uv
 from svfri.bake.unwrap import unwrap_photo
 from svfri.bake.uv_bake import bake_textures
 from svfri.bake.visibility import bake_visibility
@@ -272,13 +272,24 @@ def _ict_geometry(work_points, scale, settings, template, timings, common) -> Ge
                           fit_gbuffer=fit_gbuffer, ict_fit=fit, ict_mesh=ict, face_part=ict.face_part, **common)
 
 
+#: Where the ICT face has no template-UV triangle inside the template disc (its eye and mouth openings: the eyeballs
+#: and teeth are other parts) the networks' input ``T`` is taken from the template mesh's own unwrap
+#: (``"template"``), as in training, where ``T`` always shows the eyes and mouth; ``"inpaint"`` fills those holes
+#: from the surrounding skin instead. Measured (``python -m benchmarks.pathtraced --quick``, 2 held-out scenes):
+#: with ``"inpaint"`` the albedo came out lighter and worse (default fit 23.4 dB, ITA error 18.6 deg; type V scene
+#: 18.7 dB / +36 deg), with ``"template"`` 25.9 dB / 13.5 deg (type V 22.5 dB / +25 deg), as the template mesh gives
+#: (26.1 dB / 13.9 deg, over fewer pixels).
+NETWORK_INPUT_HOLES = "template"
+
+
 def unwrap_network_texture(result: GeometryResult, size: int, template: FaceTemplate) -> np.ndarray:
     """The networks' input ``T`` (``[size, size, 4]``, sRGB + visibility mask) in the template layout.
 
     Template mesh: unwrapped as the training set made it (symmetry, then inpainting). ICT mesh: the stated UV
     resampling's step (a): the photo unwrapped in the template layout through the ICT face vertices' template UVs
     (triangles with a corner off the template disc dropped), holes filled by the template layout's mirror
-    ``(s, t) -> (1 - s, t)`` (:mod:`svfri.geometry.template`) then inpainting, as in training.
+    ``(s, t) -> (1 - s, t)`` (:mod:`svfri.geometry.template`) then inpainting, as in training; the texels no ICT face
+    triangle reaches (the eye and mouth openings) from the template mesh's unwrap (:data:`NETWORK_INPUT_HOLES`).
     """
     if result.mesh_kind == "template":
         return unwrap_photo(result.work_image, result.vertices, result.faces, result.uv, result.normals,
@@ -287,10 +298,41 @@ def unwrap_network_texture(result: GeometryResult, size: int, template: FaceTemp
     ict = result.ict_mesh
     faces = ict.template_faces
     used, compact = np.unique(faces, return_inverse=True)
+    compact = compact.reshape(faces.shape)
     # The whole head's G-buffer is the z-buffer: ears, brows, nose and eyelids hide what is behind them.
-    return unwrap_photo(result.work_image, ict.vertices[used], compact.reshape(faces.shape), ict.template_uv[used],
-                        ict.normals[used], world_to_pixel=result.camera.world_to_pixel, size=size,
-                        mirror_uv=_mirror_template_uv, gbuffer=result.gbuffer)
+    texture = unwrap_photo(result.work_image, ict.vertices[used], compact, ict.template_uv[used], ict.normals[used],
+                           world_to_pixel=result.camera.world_to_pixel, size=size, mirror_uv=_mirror_template_uv,
+                           gbuffer=result.gbuffer)
+    if NETWORK_INPUT_HOLES == "inpaint":
+        return texture
+    _, reached = rasterize_uv(compact, ict.template_uv[used], np.ones(len(used), np.float32), size=size)
+    holes = ~reached & (_template_mesh_texture(result, size, template, coverage_only=True) > 0)
+    if not holes.any():
+        return texture
+    from_template = _template_mesh_texture(result, size, template)
+    texture[holes] = from_template[holes]
+    return texture
+
+
+def _template_mesh_texture(result: GeometryResult, size: int, template: FaceTemplate, *,
+                           coverage_only: bool = False) -> np.ndarray:
+    """The photo unwrapped by the template mesh of the same Face Mesh points, as the training set made ``T``
+    (``[size, size, 4]``); ``coverage_only``: just the ``[size, size]`` template disc (1 inside)."""
+    if coverage_only:
+        _, disc = rasterize_uv(template.faces_sub, template.uv_sub, np.ones(len(template.uv_sub), np.float32),
+                               size=size)
+        return disc.astype(np.float32)
+    photo_to_work = cv2.invertAffineTransform(result.work_to_photo)
+    scale = photo_to_work[0, 0]
+    points = result.mesh.points
+    work_points = np.concatenate([points[:, :2] @ photo_to_work[:, :2].T + photo_to_work[:, 2],
+                                  points[:, 2:3] * scale], axis=1)
+    height, width = result.work_image.shape[:2]
+    coarse, camera = camera_from_mesh_points(work_points, width=width, height=height)
+    vertices = template.subdivide(coarse)
+    normals = vertex_normals(vertices, template.faces_sub)
+    return unwrap_photo(result.work_image, vertices, template.faces_sub, template.uv_sub, normals,
+                        world_to_pixel=camera.world_to_pixel, size=size, mirror_vertex=template.mirror_vertex_sub)
 
 
 def _mirror_template_uv(uv: np.ndarray) -> np.ndarray:
