@@ -17,7 +17,8 @@ mapped through that transform. Kinds (:data:`KINDS`):
   out), spilling below the jaw line.
 * ``glasses_frames`` / ``sunglasses``: **synthetic** thick dark frames drawn over the eyes (rims, bridge, temples);
   sunglasses add nearly opaque dark lenses.
-* ``rotate_15`` / ``rotate_30`` / ``rotate_-15`` / ``rotate_-30``: the photo turned in the image plane about the face centre.
+* ``rotate_15`` / ``rotate_30`` / ``rotate_-15`` / ``rotate_-30``: the photo turned in the image plane about the
+  face centre (degrees, counter-clockwise on screen).
 * ``face_60px`` / ``face_90px`` / ``face_130px``: the downscale ladder: the whole photo resized so that the face
   (the larger side of the 468 points' bounding box, the definition of ``benchmarks/speed_faces.py``) is that size.
 * ``mirror``: the photo flipped left-right. With the yaw the bundled photos already have this gives the opposite
@@ -72,7 +73,8 @@ if str(REPO) not in sys.path:
 
 __all__ = [
     "SAMPLES", "SOURCES", "KINDS", "SCENES", "Target", "Variant", "reference_mesh", "build_variant", "build_scene",
-    "all_variants", "build_no_face", "NO_FACE_CASES", "evaluate", "consistency", "estimate_yaw_degrees", "face_extent", "MISPLACED_CONSISTENCY",
+    "all_variants", "build_no_face", "NO_FACE_CASES", "evaluate", "consistency", "estimate_yaw_degrees",
+    "face_extent", "eye_distance", "load_source", "tone", "MISPLACED_CONSISTENCY",
 ]
 
 SAMPLES = REPO / "samples"
@@ -125,6 +127,8 @@ SCENE_CROP_FACES = 2.1
 #: Scene canvas (width, height) and its grid of slots (columns, rows).
 SCENE_SIZE = (1000, 720)
 SCENE_GRID = (3, 2)
+#: ``face_index`` values tried beyond the faces pasted in a scene (a false positive would show up as one).
+SCENE_EXTRA_INDICES = 3
 #: Scenes: name -> (background seed, tone, [(source, mirrored, scale relative to SCENE_FACE_PX), ...]).
 SCENES = {
     "scene_colour": (1, "colour", [("astronaut.png", False, 1.0), ("grace_hopper.jpg", True, 0.92),
@@ -521,9 +525,10 @@ def all_variants(sources=SOURCES, kinds=KINDS, scenes=tuple(SCENES), no_face=tup
 def evaluate(variant: Variant) -> list[dict]:
     """Runs the geometry step on ``variant``; one record per target face.
 
-    Single-face variants use ``face_index`` 0; a no-face photo passes when it is refused with NoFaceError. Scenes try every ``face_index`` the detector offers (and one more
-    than the faces pasted, to see the error) and give each target the mesh that lands nearest its mapped original
-    (by the nose tip); a target no mesh lands on within :data:`MISPLACED_CONSISTENCY` fails as "not found".
+    Single-face variants use ``face_index`` 0; a no-face photo passes when it is refused with NoFaceError.
+    Scenes try ``face_index`` 0, 1, ... until svfri refuses one (at most :data:`SCENE_EXTRA_INDICES` beyond the
+    faces pasted) and give each target the mesh most consistent with its mapped original; a target no mesh lands on
+    within :data:`MISPLACED_CONSISTENCY` is "not found".
     """
     from svfri.errors import NoFaceError, SvfriError
     from svfri.geometry.face_detect import fit_face_mesh
@@ -542,7 +547,8 @@ def evaluate(variant: Variant) -> list[dict]:
                     consistency=None, face_index=None, face_count=None, presence=None)
                for i, t in enumerate(variant.targets)]
     meshes = []
-    for index in range(len(variant.targets)) if variant.kind != "scene" else range(len(variant.targets) + 3):
+    tries = len(variant.targets) + (SCENE_EXTRA_INDICES if variant.kind == "scene" else 0)
+    for index in range(tries):
         try:
             result = fit_face_mesh(variant.pixels, face_index=index)
         except SvfriError as error:
@@ -761,9 +767,9 @@ def main(argv=None) -> int:
     parser.add_argument("--face-detect-module", type=Path, metavar="FILE",
                         help="measure another face_detect.py (e.g. `git show REV:svfri/geometry/face_detect.py`)")
     parser.add_argument("--timing", type=Path, metavar="FILE",
-                        help="print fit_face_mesh timings of FILE (a face_detect.py) against the installed one and exit")
+                        help="print fit_face_mesh timings of FILE (a face_detect.py) against the installed one, exit")
     parser.add_argument("--detector-scores", action="store_true",
-                        help="print BlazeFace's scores on hard prints with and without CLAHE (detector_scores) and exit")
+                        help="print BlazeFace's scores on hard prints with and without CLAHE (detector_scores), exit")
     args = parser.parse_args(argv)
     if args.face_detect_module:
         use_face_detect_module(args.face_detect_module)

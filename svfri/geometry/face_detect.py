@@ -387,8 +387,8 @@ def fit_face_mesh(image: np.ndarray, *, face_index: int = 0, refine_passes: int 
     face = faces[face_index]
     detection = face.detection
     if detection.size < MIN_FACE_SIZE_PX:
-        raise FaceTooSmallError(f"the face is {math.floor(detection.size)} px wide; svfri needs at least {MIN_FACE_SIZE_PX} px "
-                                "(use a larger or closer photo)")
+        raise FaceTooSmallError(f"the face is {math.floor(detection.size)} px wide; svfri needs at least "
+                                f"{MIN_FACE_SIZE_PX} px (use a larger or closer photo)")
     points, presence = face.points, face.presence
     roi = _roi_from_detection(detection)
     for _ in range(refine_passes):
