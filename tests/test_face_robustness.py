@@ -17,7 +17,7 @@ from svfri.geometry import face_detect
 from svfri.geometry.face_detect import detect_faces, fit_face_mesh
 
 #: Consistency tolerance for tone curves, rotations, rescales and scenes: the corpus's worst pass of these kinds
-#: is 0.030 (a faded print turned 30 degrees), the median 0.012.
+#: is 0.033 (a hard print turned 30 degrees), the median about 0.013.
 CLEAN_TOLERANCE = 0.04
 #: Consistency tolerance where an overlay hides landmarks (beard, sunglasses): worst pass 0.049, median 0.03.
 OCCLUDED_TOLERANCE = 0.06
