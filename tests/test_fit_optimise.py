@@ -16,7 +16,7 @@ from svfri.render.texture import sample_bilinear
 
 @pytest.fixture(scope="module")
 def geometry(sample_photo):
-    return compute_geometry(read_photo(sample_photo), GeometrySettings(texture_size=64))
+    return compute_geometry(read_photo(sample_photo), GeometrySettings(mesh="template", texture_size=64))
 
 
 def test_loss_mask_leaves_out_eyes_mouth_and_grazing_pixels(geometry):

@@ -251,3 +251,26 @@ def test_landmarks_on_a_rendered_ict_head(head, tmp_path):
     eye_corners = np.linalg.norm(true_landmarks[36] - true_landmarks[45])
     error = np.linalg.norm(found - true_landmarks, axis=1).mean() / eye_corners
     assert error < 0.06, error
+
+
+def test_fit_pixels_on_the_ict_head_keep_the_loss_exclusions(sample_photo):
+    """The fit's G-buffer on the ICT head: only face triangles with template UVs (no eyeball, teeth, socket or
+    back-of-head pixel), with the template's exclusions (eyes, mouth interior, grazing) still applied."""
+    from svfri.fitting.scene import pixel_weights
+    from svfri.geometry.template import load_face_template
+    from svfri.io.images import read_photo
+    from svfri.pipeline.geometry_stage import GeometrySettings, compute_geometry
+    from svfri.render.texture import sample_bilinear
+
+    geometry = compute_geometry(read_photo(sample_photo), GeometrySettings(texture_size=64, ray_count=16))
+    fit_gbuffer = geometry.template_gbuffer
+    assert geometry.ict_mesh.template_triangles[fit_gbuffer.triangle_id].all()
+    assert 0 < fit_gbuffer.pixel_count < geometry.gbuffer.pixel_count
+    assert np.isin(fit_gbuffer.pixel_index, geometry.gbuffer.pixel_index).all()
+    template = load_face_template()
+    weights = pixel_weights(fit_gbuffer, template)
+    masks = sample_bilinear(np.stack([template.region_masks["eyes"], template.region_masks["mouth_interior"]],
+                                     axis=-1).astype(np.float32), fit_gbuffer.uv).numpy()
+    assert weights[masks[:, 0] > 0.99].max(initial=0.0) < 0.01 and weights[masks[:, 1] > 0.99].max(initial=0.0) < 0.01
+    assert weights[fit_gbuffer.normal[:, 2] < 0.2].max(initial=0.0) == 0.0
+    assert (weights > 0.5).mean() > 0.5

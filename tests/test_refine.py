@@ -27,7 +27,7 @@ ROUGHNESS = 0.45
 
 @pytest.fixture(scope="module")
 def scene(sample_photo):
-    geometry = compute_geometry(read_photo(sample_photo), GeometrySettings(texture_size=64))
+    geometry = compute_geometry(read_photo(sample_photo), GeometrySettings(mesh="template", texture_size=64))
     template = load_face_template()
     rng = np.random.default_rng(7)
     base = np.empty((MAP_SIZE, MAP_SIZE, 3), np.float32)

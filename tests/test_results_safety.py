@@ -199,6 +199,7 @@ def test_save_every_snapshots_are_staged_and_an_internal_error_is_one_line(tmp_p
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(fit_job, "write_glb", broken_glb)
+    monkeypatch.setattr(fit_job, "write_ict_glb_from_folder", broken_glb)
     result = CliRunner().invoke(main, ["fit", str(sample_photo), "--out", str(out), *FIT_ARGS, "--save-every", "1"])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [f"error: {sample_photo}: internal error (ZeroDivisionError: boom); please "

@@ -21,7 +21,7 @@ RNG = np.random.default_rng(3)
 
 @pytest.fixture(scope="module")
 def geometry(sample_photo):
-    return compute_geometry(read_photo(sample_photo), GeometrySettings(texture_size=64))
+    return compute_geometry(read_photo(sample_photo), GeometrySettings(mesh="template", texture_size=64))
 
 
 @pytest.fixture(scope="module")
