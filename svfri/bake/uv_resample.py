@@ -18,7 +18,8 @@ triangle, an approximation of the surface's own map between vertices). :func:`re
 
 Texels of the destination the correspondence does not reach (outside the template disc: ears, scalp, neck, the
 tile's empty corners) are **filled from the inside** by push-pull (:func:`push_pull_fill`, Gortler et al. 1996,
-"The Lumigraph", section 3.3: a pyramid of box-filtered known values, then holes filled coarse to fine): a smooth
+"The Lumigraph", section 3.3: a pyramid of box-filtered known values, then holes filled coarse to fine, each level
+upsampled bilinearly so the fill has no block edges): a smooth
 continuation of the disc's edge colours, not a texture; the normal map's filled texels are renormalised. What was
 resampled and what was filled is recorded (:attr:`TileCorrespondence.covered`) and ``fit.json`` says so.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cv2
 import numpy as np
 
 from svfri.bake.rasterize import interpolate, rasterize_triangles, uv_to_texel
@@ -136,7 +138,9 @@ def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     mean = filled_values / np.maximum(filled_w, _NORMALIZE_EPSILON)[..., None]
     for values, w in reversed(levels[:-1]):
         h, wd = w.shape
-        up = np.repeat(np.repeat(mean, 2, axis=0), 2, axis=1)[:h, :wd]
+        coarse_h, coarse_w = mean.shape[:2]
+        up = cv2.resize(mean, (2 * coarse_w, 2 * coarse_h), interpolation=cv2.INTER_LINEAR)
+        up = up.reshape(2 * coarse_h, 2 * coarse_w, -1)[:h, :wd]
         own = values / np.maximum(w, _NORMALIZE_EPSILON)[..., None]
         mean = own * w[..., None] + up * (1.0 - w[..., None])
     result = mean
