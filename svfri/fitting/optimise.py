@@ -267,7 +267,8 @@ class LatentFitter:
             if on_step is not None:
                 on_step(index, loss)
             if on_snapshot is not None and snapshot_every and (index + 1) % snapshot_every == 0:
-                maps = self._decode(skips, textures, held)
+                # What would be written if the fit stopped here (with enhance="after": enhanced once for it).
+                maps = self._decode_with(skips, textures, held_output, enhance=settings.enhance != "off")
                 on_snapshot(index + 1, _to_numpy_maps(maps), self.light.numpy().astype(np.float64))
         seconds_per_step = (time.perf_counter() - clock) / max(settings.steps, 1)  # snapshots included
         maps, radiance = self._render_output(gb_full, skips, textures, held_output)
