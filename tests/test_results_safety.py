@@ -259,3 +259,32 @@ def test_batch_logs_are_one_line_per_photo_and_json_lines_stream(tmp_path, sampl
                           "exit_code": EXIT_SOME_FAILED}
     both = runner.invoke(main, ["mesh", str(photos), "--out", str(tmp_path / "o3"), "--json", "--json-lines"])
     assert both.exit_code == 2 and "--json and --json-lines exclude each other" in both.stderr
+
+
+def test_exported_part_textures_in_an_output_folder_are_not_photos(tmp_path, sample_photo):
+    """``svfri export`` writes per-part textures (``face_iris_left_albedo.png``, ...) into the output folder; a later
+    ``svfri fit DIR -r`` must not take them, or the folder's own maps, as photos."""
+    from svfri.pipeline.export_job import EXPORT_FILE_NAMES
+    from svfri.pipeline.inputs import expand_inputs
+
+    folder = tmp_path / "photos"
+    result = folder / "a"
+    result.mkdir(parents=True)
+    shutil.copy(sample_photo, folder / "a.png")
+    (result / "fit.json").write_text(json.dumps({"svfri_version": "test"}))
+    written = sorted(name for name in EXPORT_FILE_NAMES if name.endswith(".png"))
+    assert "face_iris_left_albedo.png" in written and "face_teeth_albedo.png" in written
+    for name in written + ["albedo.png", "sclera.png", "iris.png"]:
+        shutil.copy(sample_photo, result / name)
+    shutil.copy(sample_photo, result / "holiday.png")          # a real photo the user put there is still found
+    found = sorted(path.name for path in expand_inputs([str(folder)], recursive=True))
+    assert found == ["a.png", "holiday.png"]
+
+
+def test_every_part_texture_a_fit_writes_is_an_output_file():
+    """Part textures (eyes) are replaced by a new commit and never taken as photos: they must be OUTPUT_FILES."""
+    from svfri.pipeline.completeness import OUTPUT_FILES
+    from svfri.pipeline.head_parts import PART_SPECS
+
+    textures = {spec.texture for spec in PART_SPECS.values() if spec.texture}
+    assert textures and textures <= set(OUTPUT_FILES)

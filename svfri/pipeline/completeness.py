@@ -27,7 +27,7 @@ SATISFIES = {MESH_SET: frozenset({MESH_SET, FIT_SET}), FIT_SET: frozenset({FIT_S
 #: no file of an earlier result stays beside a new marker (see :class:`svfri.io.staging.StagedOutput`).
 OUTPUT_FILES = ("mesh.obj", "mesh.mtl", "texture.png", "texture_mask.png", "visibility.npz", "landmarks.json",
                 "overlay.png", "albedo.png", "specular.png", "normal.png", "face.glb", "lighting.json",
-                "reconstruction.png", "report.png", "steps", COMPLETE_MARKER)
+                "reconstruction.png", "report.png", "sclera.png", "iris.png", "steps", COMPLETE_MARKER)
 
 
 def _marker(folder: Path) -> dict | None:

@@ -18,6 +18,7 @@ from typing import Iterable
 
 from svfri.errors import UsageError
 from svfri.pipeline.completeness import COMPLETE_MARKER, OUTPUT_FILES
+from svfri.pipeline.export_job import EXPORT_FILE_NAMES
 
 __all__ = ["PHOTO_SUFFIXES", "expand_inputs", "output_folders", "is_svfri_output_folder"]
 
@@ -25,8 +26,7 @@ __all__ = ["PHOTO_SUFFIXES", "expand_inputs", "output_folders", "is_svfri_output
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
 _SUMMARY_FILES = frozenset({"summary.json", "summary.csv"})
 #: What ``svfri relight`` and ``svfri export`` write into an output folder by default.
-_DERIVED_FILES = frozenset({"relit.png", "relit.exr", "relit_turntable.gif", "face.obj", "face.mtl", "face_albedo.png",
-                            "face_specular.png", "face_normal.png", "face_roughness.png"})
+_DERIVED_FILES = frozenset({"relit.png", "relit.exr", "relit_turntable.gif"}) | EXPORT_FILE_NAMES
 
 
 def is_svfri_output_folder(folder: Path) -> bool:
