@@ -110,29 +110,42 @@ def read_exr_rgba(path: Path) -> np.ndarray:
         return np.stack([np.asarray(channels[c].pixels, np.float32) for c in ("R", "G", "B", "A")], axis=-1)
 
 
-@functools.lru_cache(maxsize=1)
-def mean_maps() -> dict[str, np.ndarray]:
-    """Training-mean albedo (sRGB of the mean linear albedo) and specular maps in the networks' UV layout."""
-    from svfri.geometry.template import load_face_template
+@functools.lru_cache(maxsize=2)
+def mean_maps(layout: str = "template") -> dict[str, np.ndarray]:
+    """Training-mean albedo (sRGB of the mean linear albedo) and specular maps in a UV layout: ``"template"`` (the
+    networks' face disc) or ``"ict"`` (ICT's face tile, the layout an ICT-head output folder's maps are in)."""
     from svfri.synth.skin_maps import generate_skin_maps
 
-    template = load_face_template()
+    if layout == "ict":
+        from svfri.geometry.ict_head import load_ict_head
+
+        masks = load_ict_head().region_masks
+    elif layout == "template":
+        from svfri.geometry.template import load_face_template
+
+        masks = load_face_template().region_masks
+    else:
+        raise ValueError(f"layout must be 'template' or 'ict', got {layout!r}")
     albedo = specular = 0.0
     for seed in MEAN_MAP_SEEDS:
-        skin = generate_skin_maps(template.region_masks, seed=seed, size=256)
+        skin = generate_skin_maps(masks, seed=seed, size=256)
         albedo = albedo + skin.albedo / len(MEAN_MAP_SEEDS)
         specular = specular + skin.specular / len(MEAN_MAP_SEEDS)
     return {"albedo": linear_to_srgb_np(np.clip(albedo, 0, 1)), "specular": specular}
 
 
 def _mean_folder(geometry_folder: Path, folder: Path) -> Path:
-    """An output folder with the networks' mesh and camera and the training-mean maps (flat normal map)."""
+    """An output folder with the networks' mesh and camera and the training-mean maps (flat normal map), in the
+    layout of that folder's maps (the ICT face tile for an ICT-head folder, else the face disc)."""
+    from svfri.pipeline.export_job import is_ict_folder
+
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    for name in ("mesh.obj", "mesh.mtl", "fit.json"):
-        shutil.copy2(geometry_folder / name, folder / name)
-    maps = mean_maps()
+    for name in ("mesh.obj", "mesh.mtl", "fit.json", "sclera.png", "iris.png"):
+        if (geometry_folder / name).is_file():
+            shutil.copy2(geometry_folder / name, folder / name)
+    maps = mean_maps("ict" if is_ict_folder(geometry_folder) else "template")
     write_png(folder / "albedo.png", maps["albedo"])
     write_png(folder / "specular.png", maps["specular"])
     write_png(folder / "normal.png", np.broadcast_to(np.array([0.5, 0.5, 1.0]), (64, 64, 3)).copy())
