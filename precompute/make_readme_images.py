@@ -10,7 +10,8 @@ the reconstruction, then the fitted face relit from the front (novel view, yaw 2
 Also ``docs/images/real_portraits.png``: every portrait of :data:`PORTRAITS` (``samples/``, public domain) as
 photo | reconstruction | albedo (UV) | relit under two sample environments exposed as the photo was (the face gets
 the fitted light's frontal irradiance), with the face-mask PSNR, and
-``docs/images/real_portraits.json`` with each fit's metrics and timings.
+``docs/images/real_portraits.json`` with each fit's metrics and timings; ``docs/images/ict_head_views.png``: a fitted
+ICT head from the front, three-quarter and profile views under the two sample environments (:func:`head_views`).
 The strip's environments are exposed by :func:`svfri.render.environment.metering_exposure_ev` (mean luminance 1);
 the portraits' relights as their photo was (``environment_lighting(..., match_light_sh=...)``).
 """
@@ -101,13 +102,56 @@ def real_portraits(out: pathlib.Path, steps: int) -> list[dict]:
     return records
 
 
+#: Views of the fitted head in ``ict_head_views.png``: front, three-quarter and profile (yaw, degrees).
+HEAD_VIEWS = (("front", 0.0), ("three-quarter", 35.0), ("profile", 80.0))
+#: The portrait fitted for ``ict_head_views.png``.
+HEAD_VIEWS_PHOTO = "obama_2012.jpg"
+
+
+def head_views(out: pathlib.Path, steps: int) -> pathlib.Path:
+    """``ict_head_views.png``: :data:`HEAD_VIEWS_PHOTO` fitted at default settings (the ICT head), relit from the
+    front, three-quarter and profile views under the two sample environments, each exposed as the photo was."""
+    from svfri.data.hdri import sample_hdri_path
+    from svfri.fitting.optimise import FitSettings
+    from svfri.io.hdr import read_environment
+    from svfri.io.images import read_photo
+    from svfri.io.output_set import load_face_asset
+    from svfri.pipeline.fit_job import REPORT_HDRIS, FitJobSettings, run_fit
+    from svfri.pipeline.relight_job import fitted_light, relit_preview
+    from svfri.render.relight import environment_lighting
+
+    sample = pathlib.Path("samples") / HEAD_VIEWS_PHOTO
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = pathlib.Path(temporary) / sample.stem
+        run_fit(sample, folder, FitJobSettings(fit=FitSettings(steps=steps), report=False))
+        import json
+
+        points = np.asarray(json.loads((folder / "landmarks.json").read_text())["points"], np.float64)
+        photo = _label(_face_crop(read_photo(sample).to_float(), points), "photo")
+        asset, light = load_face_asset(folder), fitted_light(folder)
+        rows = []
+        for name in REPORT_HDRIS:
+            lighting = environment_lighting(read_environment(sample_hdri_path(name)), match_light_sh=light)
+            tiles = [photo] + [_label(relit_preview(asset, lighting, yaw=yaw, size=_TILE), f"{view}: {name}")
+                               for view, yaw in HEAD_VIEWS]
+            rows.append(np.concatenate(tiles, axis=1))
+    path = out / "ict_head_views.png"
+    cv2.imwrite(str(path), np.concatenate(rows, axis=0)[..., ::-1])
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("docs/images"))
     parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--only", choices=["sample", "portraits"], default=None, help="make one of the two sets")
+    parser.add_argument("--only", choices=["sample", "portraits", "head-views"], default=None,
+                        help="make one of the sets")
     args = parser.parse_args(argv)
     import_tensorflow()
+    if args.only in (None, "head-views"):
+        print(f"wrote {head_views(args.out, args.steps)}")
+        if args.only == "head-views":
+            return
     if args.only != "sample":
         real_portraits(args.out, args.steps)
         if args.only == "portraits":
