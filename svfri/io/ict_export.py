@@ -39,9 +39,7 @@ import numpy as np
 
 from svfri.errors import InputError
 from svfri.geometry.ict_head import FORMAT_VERSION, ICT_HEAD_FILENAME, OPAQUE_PARTS, IctHead, load_ict_head
-from svfri.io.images import read_photo
-from svfri.io.output_set import (DEFAULT_ROUGHNESS, PLACEHOLDER_ALBEDO_SRGB, PLACEHOLDER_MAP_SIZE,
-                                 PLACEHOLDER_SPECULAR)
+from svfri.io.output_set import DEFAULT_ROUGHNESS, PLACEHOLDER_ALBEDO_SRGB, read_map, read_skin_maps
 from svfri.math.color import SKIN_F0
 
 __all__ = ["IctExport", "IctPart", "IctMaterial", "load_ict_export", "build_ict_export", "has_ict_fit",
@@ -201,11 +199,6 @@ def _ict_block(fit: dict, head: IctHead, where: Path) -> tuple[np.ndarray, np.nd
     return identity, expression, rotation
 
 
-def _read_map(path: Path, channels: int) -> np.ndarray:
-    values = read_photo(path).to_float()
-    return values[..., :1] if channels == 1 else values[..., :3]
-
-
 def _face_median(image: np.ndarray, head: IctHead) -> np.ndarray:
     """Per-channel median of a face-tile map ``[H, W, C]`` over the face region mask (resampled to its size)."""
     import cv2
@@ -258,7 +251,7 @@ def _described_part(folder: Path, name: str, entry, where: Path) -> IctMaterial:
                 or not path.is_file():
             raise InputError(f"{where}: parts.{name}.texture {texture!r} is not a file in {folder}; "
                              f"{_AGAIN}")
-        image = _read_map(path, 3)
+        image = read_map(path, 3)
     return IctMaterial(albedo_srgb=image, albedo_factor_srgb=tuple(albedo.tolist()), roughness=roughness,
                         specular_scale=specular, source=f"fit.json parts.{name}" + (f" ({texture})" if texture else "")
                         + (f": {entry['source']}" if isinstance(entry.get("source"), str) else ""))
@@ -270,17 +263,8 @@ def _default_kind(name: str) -> str:
 
 def _materials(folder: Path, fit: dict, head: IctHead, where: Path) -> tuple[dict[str, IctMaterial], list[str]]:
     notes = []
-    maps = {}
-    for name, channels, placeholder in (("albedo", 3, PLACEHOLDER_ALBEDO_SRGB),
-                                        ("specular", 1, (PLACEHOLDER_SPECULAR,)), ("normal", 3, (0.5, 0.5, 1.0))):
-        path = folder / f"{name}.png"
-        if path.is_file():
-            maps[name] = _read_map(path, channels)
-        else:
-            maps[name] = np.broadcast_to(np.asarray(placeholder, np.float32),
-                                         (PLACEHOLDER_MAP_SIZE, PLACEHOLDER_MAP_SIZE, channels)).copy()
-            notes.append(f"no {name}.png: using a constant placeholder {name} map")
-    roughness_map = _read_map(folder / "roughness.png", 1) if (folder / "roughness.png").is_file() else None
+    maps = read_skin_maps(folder, notes)
+    roughness_map = read_map(folder / "roughness.png", 1) if (folder / "roughness.png").is_file() else None
     described = fit.get("parts", {}) or {}
     if not isinstance(described, dict):
         raise InputError(f"{where}: \"parts\" must be an object; {_AGAIN}")

@@ -93,6 +93,13 @@ def _mtl_block(material: ObjMaterial) -> list[str]:
              f"Ns {blender_ns(material.roughness):.1f}", f"Ni {float(material.ior):g}",
              f"Pr {float(material.roughness):.4f}", "Pm 0", "d 1", "illum 2"]
     textures = material.textures
+    lines.extend(_texture_lines(textures))
+    return lines
+
+
+def _texture_lines(textures: dict[str, str]) -> list[str]:
+    """MTL lines for the maps in ``textures`` (keys ``albedo``, ``specular``, ``normal``, ``roughness``)."""
+    lines = []
     if "albedo" in textures:
         lines.append(f"map_Kd {textures['albedo']}")
     if "specular" in textures:
@@ -146,15 +153,7 @@ def write_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray, uv: np.
            "space, OpenGL +Y", f"newmtl {material_name}", "Ka 0 0 0", "Kd 1 1 1", f"Ks {ks:g} {ks:g} {ks:g}",
            f"Ns {blender_ns(roughness):.1f}", f"Ni {MTL_SKIN_IOR:g}", f"Pr {float(roughness):.4f}", "Pm 0", "d 1",
            "illum 2"]
-    if "albedo" in textures:
-        mtl.append(f"map_Kd {textures['albedo']}")
-    if "specular" in textures:
-        mtl.append(f"map_Ks {textures['specular']}")
-    if "normal" in textures:
-        mtl.append(f"norm {textures['normal']}")
-        mtl.append(f"map_Bump -bm 1.0 {textures['normal']}")
-    if "roughness" in textures:
-        mtl.append(f"map_Pr {textures['roughness']}")
+    mtl.extend(_texture_lines(textures))
     atomic_write_bytes(path.with_suffix(".mtl"), ("\n".join(mtl) + "\n").encode())
 
 

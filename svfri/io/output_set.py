@@ -72,10 +72,26 @@ class FaceAsset:
     face_material: np.ndarray | None = None  # [F] 0 = skin maps, k >= 1 = parts[k - 1]; None: all skin
 
 
-def _read_map(path: Path, channels: int) -> np.ndarray:
-    photo = read_photo(path)
-    values = photo.to_float()
-    return values[..., :1] if channels == 1 else values
+def read_map(path: Path, channels: int) -> np.ndarray:
+    """A map PNG as float ``[H, W, channels]`` in [0, 1] (``channels`` 1 or 3; alpha dropped)."""
+    values = read_photo(path).to_float()
+    return values[..., :1] if channels == 1 else values[..., :3]
+
+
+def read_skin_maps(folder: Path, notes: list) -> dict[str, np.ndarray]:
+    """``albedo`` / ``specular`` / ``normal`` maps of an output folder; a missing one is a constant placeholder
+    (:data:`PLACEHOLDER_ALBEDO_SRGB`, :data:`PLACEHOLDER_SPECULAR`, flat normal) and a line in ``notes``."""
+    maps = {}
+    for name, channels, placeholder in (("albedo", 3, PLACEHOLDER_ALBEDO_SRGB), ("specular", 1, (PLACEHOLDER_SPECULAR,)),
+                                        ("normal", 3, (0.5, 0.5, 1.0))):
+        path = folder / f"{name}.png"
+        if path.is_file():
+            maps[name] = read_map(path, channels)
+        else:
+            maps[name] = np.broadcast_to(np.asarray(placeholder, np.float32),
+                                         (PLACEHOLDER_MAP_SIZE, PLACEHOLDER_MAP_SIZE, channels)).copy()
+            notes.append(f"no {name}.png: using a constant placeholder {name} map")
+    return maps
 
 
 def load_face_asset(folder: str | Path) -> FaceAsset:
@@ -121,16 +137,7 @@ def load_face_asset(folder: str | Path) -> FaceAsset:
     if obj is not None and len(obj.material_names) > 1:
         parts, face_material = _part_materials(folder, fit, obj, notes)
 
-    maps = {}
-    for name, channels, placeholder in (("albedo", 3, PLACEHOLDER_ALBEDO_SRGB), ("specular", 1, (PLACEHOLDER_SPECULAR,)),
-                                        ("normal", 3, (0.5, 0.5, 1.0))):
-        path = folder / f"{name}.png"
-        if path.is_file():
-            maps[name] = _read_map(path, channels)
-        else:
-            maps[name] = np.broadcast_to(np.asarray(placeholder, np.float32),
-                                         (PLACEHOLDER_MAP_SIZE, PLACEHOLDER_MAP_SIZE, channels)).copy()
-            notes.append(f"no {name}.png: using a constant placeholder {name} map")
+    maps = read_skin_maps(folder, notes)
 
     visibility_sh = bent_normal = None
     visibility_path = folder / "visibility.npz"
@@ -184,7 +191,7 @@ def _part_materials(folder: Path, fit: dict, obj, notes: list) -> tuple[tuple[Pa
         if texture:
             path = folder / str(texture)
             if path.is_file():
-                albedo = _read_map(path, 3)
+                albedo = read_map(path, 3)
             else:
                 notes.append(f"{texture} of material {name!r} is missing: its constant albedo is used")
         if albedo is None:
