@@ -16,7 +16,8 @@ from svfri.math.colorimetry import ita_degrees
 from benchmarks.pathtraced import scoring
 from svfri.synth.pathtraced.camera import MIDDLE_GREY, metered_exposure, metering_weights
 from benchmarks.pathtraced.plan import check_disjoint, make_plan
-from benchmarks.pathtraced.reproject import camera_frame_from_world_to_pixel, reproject_output, sample_map
+from benchmarks.pathtraced.reproject import camera_frame_from_world_to_pixel, reproject_output
+from svfri.bake.unwrap import sample_uv
 
 SIZE = 32
 
@@ -120,10 +121,10 @@ def test_plans_are_fixed_and_disjoint():
         check_disjoint(report, report)
 
 
-def test_sample_map_reads_texel_centres_with_t_up():
+def test_sample_uv_reads_texel_centres_with_t_up():
     image = np.zeros((4, 4, 3), np.float32)
     image[0, 0] = 1.0        # row 0 is t near 1 (top), column 0 is s near 0
-    value = sample_map(image, np.array([[0.125, 0.875], [0.875, 0.125]]))
+    value = sample_uv(image, np.array([[0.125, 0.875], [0.875, 0.125]]))
     np.testing.assert_allclose(value[0], 1.0, atol=1e-6)
     np.testing.assert_allclose(value[1], 0.0, atol=1e-6)
 

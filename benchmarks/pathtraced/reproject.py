@@ -16,16 +16,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from svfri.bake.rasterize import interpolate, project_vertices, rasterize_triangles
-from svfri.bake.uv_lookup import sample_map
+from svfri.bake.unwrap import sample_uv
 from svfri.geometry.mesh_ops import vertex_tangents
 from svfri.io.output_set import load_face_asset
 from svfri.math.color import srgb_to_linear_np
 
-__all__ = ["Reprojection", "reproject_output", "sample_map", "camera_frame_from_world_to_pixel"]
+__all__ = ["Reprojection", "reproject_output", "camera_frame_from_world_to_pixel"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +84,7 @@ def reproject_output(folder: str | Path, *, height: int | None = None, width: in
     t4 = interpolate(tangents, faces, triangle, barycentric)
     t = _unit(t4[:, :3] - n * (t4[:, :3] * n).sum(-1, keepdims=True))
     b = np.cross(n, t) * np.where(t4[:, 3:4] < 0, -1.0, 1.0)
-    tangent_space = sample_map(asset.normal_map, uv) * 2.0 - 1.0
+    tangent_space = sample_uv(asset.normal_map, uv) * 2.0 - 1.0
     detailed = _unit(tangent_space[:, 0:1] * t + tangent_space[:, 1:2] * b + tangent_space[:, 2:3] * n)
 
     def scatter(values: np.ndarray) -> np.ndarray:
@@ -95,10 +94,10 @@ def reproject_output(folder: str | Path, *, height: int | None = None, width: in
 
     coverage = np.zeros(height * width, bool)
     coverage[pixel_index] = True
-    albedo = np.clip(sample_map(asset.albedo_srgb, uv), 0.0, 1.0)
+    albedo = np.clip(sample_uv(asset.albedo_srgb, uv), 0.0, 1.0)
     return Reprojection(coverage=coverage.reshape(height, width), albedo_srgb=scatter(albedo),
                         albedo_linear=scatter(srgb_to_linear_np(albedo)),
-                        specular=scatter(sample_map(asset.specular, uv)[:, :1])[..., 0],
+                        specular=scatter(sample_uv(asset.specular, uv)[:, :1])[..., 0],
                         normal_camera=scatter(detailed @ frame.T), mesh_normal_camera=scatter(n @ frame.T))
 
 

@@ -85,6 +85,18 @@ def bilinear_sample(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarr
     return top * (1 - ay) + bottom * ay
 
 
+def sample_uv(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of a UV map ``image [S, S', C]`` (or ``[S, S']``) at texture coordinates ``uv [..., 2]``
+    (``t`` up, texel centres at ``((j + 0.5) / S', 1 - (i + 0.5) / S)``, :func:`uv_to_texel`) -> ``[N, C]``.
+    Coordinates outside ``[0, 1]`` clamp to the border texels (:func:`bilinear_sample`)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = image[..., None]
+    height, width = image.shape[:2]
+    uv = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    return bilinear_sample(image, uv[:, 0] * width, (1.0 - uv[:, 1]) * height)
+
+
 def photo_depth_buffer(vertices: np.ndarray, faces: np.ndarray, *, world_to_pixel: np.ndarray, height: int,
                        width: int, gbuffer: GBuffer | None = None) -> np.ndarray:
     """``[H, W]`` float64 world ``Z`` of the nearest surface at each photo pixel centre, ``-inf`` where uncovered.

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from svfri.bake.rasterize import interpolate, rasterize_triangles, uv_to_texel
-from svfri.bake.unwrap import bilinear_sample
+from svfri.bake.unwrap import sample_uv
 from svfri.math.color import linear_to_srgb_np, srgb_to_linear_np
 
 __all__ = ["TileCorrespondence", "tile_correspondence", "resample", "push_pull_fill", "MAP_KINDS"]
@@ -101,12 +101,6 @@ def tile_correspondence(faces: np.ndarray, destination_uv: np.ndarray, source_uv
                               covered=covered.reshape(size, size))
 
 
-def _sample_uv(image: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of ``image [S, S', C]`` at UVs ``[M, 2]`` (``t`` up, texel centres at ``(j + 0.5) / S``)."""
-    height, width = image.shape[:2]
-    return bilinear_sample(image, uv[:, 0] * width, (1.0 - uv[:, 1]) * height)
-
-
 def push_pull_fill(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Fills the texels where ``known`` is False from the known ones by push-pull (module docstring).
 
@@ -159,11 +153,11 @@ def resample(image: np.ndarray, correspondence: TileCorrespondence, kind: str) -
         image = image[..., None]
     size, c = correspondence.size, correspondence.source_uv
     if kind == "colour":
-        values = linear_to_srgb_np(np.clip(_sample_uv(srgb_to_linear_np(image), c), 0.0, 1.0))
+        values = linear_to_srgb_np(np.clip(sample_uv(srgb_to_linear_np(image), c), 0.0, 1.0))
     elif kind == "scalar":
-        values = _sample_uv(image, c)
+        values = sample_uv(image, c)
     else:
-        local = _sample_uv(image, c) * 2.0 - 1.0                                         # [M, 3] source frame
+        local = sample_uv(image, c) * 2.0 - 1.0                                         # [M, 3] source frame
         world = np.einsum("mij,mj->mi", correspondence.source_frame, local)
         values = np.einsum("mji,mj->mi", correspondence.destination_frame, world)        # F_d^T n
         values /= np.maximum(np.linalg.norm(values, axis=-1, keepdims=True), _NORMALIZE_EPSILON)

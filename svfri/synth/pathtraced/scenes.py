@@ -29,10 +29,10 @@ from svfri.render.relight import frontal_irradiance_luminance
 from svfri.synth.pathtraced.camera import CameraEffects, apply_camera
 from svfri.synth.pathtraced.heads import SKIN_PART, TrueHead, build_head, draw_head_spec
 from svfri.synth.pathtraced.mitsuba_render import KeyLight, PinholeCamera, RenderResult, render
-from svfri.bake.uv_lookup import sample_map
+from svfri.bake.unwrap import sample_uv
 from svfri.math.colorimetry import relative_luminance as luminance
 
-__all__ = ["LightSpec", "SceneSpec", "SceneTruth", "draw_scene", "render_scene", "render_scene_with_head", "PORTRAIT_FOV_DEGREES",
+__all__ = ["LightSpec", "SceneSpec", "SceneTruth", "draw_scene", "render_scene", "render_scene_with_head", "save_npz_atomic", "PORTRAIT_FOV_DEGREES",
            "true_environment", "SKIN_HAIR_COVERAGE_MAX"]
 
 #: Horizontal field of view of the square frame: an 85 mm lens on a 24 mm-high crop (a classic portrait lens).
@@ -92,6 +92,16 @@ class SceneSpec:
                             "camera_offset": tuple(record["camera_offset"])})
 
 
+def save_npz_atomic(path: str | Path, **arrays: np.ndarray) -> None:
+    """Writes ``arrays`` as one compressed npz at ``path``, atomically (a temporary file beside it, renamed into
+    place), so an interrupted render never leaves a truncated file that a resumed run would take as done."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    temporary.replace(path)
+
+
 @dataclasses.dataclass
 class SceneTruth:
     """A rendered scene. Images ``[H, W, ...]``; linear = linear sRGB.
@@ -124,14 +134,10 @@ class SceneTruth:
         path = Path(path)
         record = {"spec": self.spec.to_json(), "exposure": self.exposure, "camera": dataclasses.asdict(self.camera),
                   "variant": self.variant, "head": self.head}
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            np.savez_compressed(handle, photo=self.photo, radiance=self.radiance.astype(np.float32),
-                                albedo_linear=self.albedo_linear.astype(np.float32),
-                                specular=self.specular.astype(np.float32),
-                                normal_camera=self.normal_camera.astype(np.float32), skin=self.skin,
-                                ita_region=self.ita_region, record=np.array(json.dumps(record)))
-        temporary.replace(path)
+        save_npz_atomic(path, photo=self.photo, radiance=self.radiance.astype(np.float32),
+                        albedo_linear=self.albedo_linear.astype(np.float32), specular=self.specular.astype(np.float32),
+                        normal_camera=self.normal_camera.astype(np.float32), skin=self.skin,
+                        ita_region=self.ita_region, record=np.array(json.dumps(record)))
 
     @staticmethod
     def load(path: str | Path) -> "SceneTruth":
@@ -194,9 +200,9 @@ def _truth_in_photo_space(result: RenderResult, head: TrueHead, camera: PinholeC
     uv = result.uv[on_skin]
     skin = head.skin
     albedo = np.zeros(result.radiance.shape)
-    albedo[on_skin] = sample_map(skin.albedo, uv)
+    albedo[on_skin] = sample_uv(skin.albedo, uv)
     specular = np.zeros(on_skin.shape)
-    specular[on_skin] = sample_map(skin.specular, uv)[:, 0]
+    specular[on_skin] = sample_uv(skin.specular, uv)[:, 0]
 
     n = result.normal[on_skin]
     n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
@@ -204,7 +210,7 @@ def _truth_in_photo_space(result: RenderResult, head: TrueHead, camera: PinholeC
     t -= n * (t * n).sum(-1, keepdims=True)
     t /= np.maximum(np.linalg.norm(t, axis=-1, keepdims=True), 1e-12)
     b = np.cross(n, t) * np.sign((np.cross(n, t) * result.dp_dt[on_skin]).sum(-1, keepdims=True) + 1e-12)
-    local = sample_map(skin.normal_map, uv) * 2.0 - 1.0
+    local = sample_uv(skin.normal_map, uv) * 2.0 - 1.0
     detailed = local[:, :1] * t + local[:, 1:2] * b + local[:, 2:3] * n
     detailed /= np.maximum(np.linalg.norm(detailed, axis=-1, keepdims=True), 1e-12)
     normal_camera = np.zeros(result.radiance.shape)
@@ -212,9 +218,9 @@ def _truth_in_photo_space(result: RenderResult, head: TrueHead, camera: PinholeC
 
     region = {name: np.zeros(on_skin.shape, bool) for name in ("eyes", "mouth_interior", "cheeks", "forehead")}
     for name in region:
-        region[name][on_skin] = sample_map(head.region_masks[name], uv)[:, 0] > REGION_LEVEL
+        region[name][on_skin] = sample_uv(head.region_masks[name], uv)[:, 0] > REGION_LEVEL
     hair = np.zeros(on_skin.shape, bool)
-    hair[on_skin] = sample_map(skin.hair_coverage, uv)[:, 0] > SKIN_HAIR_COVERAGE_MAX
+    hair[on_skin] = sample_uv(skin.hair_coverage, uv)[:, 0] > SKIN_HAIR_COVERAGE_MAX
     eroded = cv2.erode(on_skin.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
     scored = eroded & ~region["eyes"] & ~region["mouth_interior"] & ~hair
     ita = scored & (region["cheeks"] | region["forehead"])

@@ -35,14 +35,14 @@ Approximation: a sample's key light is not in ``light_sh`` (an SH of order 2 can
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from svfri.data.hdri import TRAIN_HDRIS
-from svfri.synth.pathtraced.scenes import SceneSpec, draw_scene, render_scene_with_head, true_environment
+from svfri.synth.pathtraced.scenes import (SceneSpec, draw_scene, render_scene_with_head, save_npz_atomic,
+                                          true_environment)
 
 __all__ = ["TRAINING_SEED_BASE", "TRAINING_SIZE", "TRAINING_SAMPLES", "TRAINING_MAP_SIZE", "KEY_FRACTION",
            "SKIN_TYPES", "draw_training_scene", "training_sample", "save_training_sample", "load_training_sample",
@@ -129,10 +129,7 @@ def save_training_sample(path: str | Path, sample: dict) -> None:
     """Writes one sample as a compressed npz, atomically (a temporary file renamed into place)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
-        np.savez_compressed(handle, **sample)
-    temporary.replace(path)
+    save_npz_atomic(path, **sample)
 
 
 def load_training_sample(path: str | Path) -> tuple[dict, dict]:
