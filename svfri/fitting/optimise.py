@@ -157,13 +157,14 @@ class LatentFitter:
     def _render_output(self, gb, skips, textures, held_output: dict):
         """Maps and radiance of what the fit writes: the steps' maps, except that with ``enhance="after"`` the
         enhancers run once here on the final codes (and the held maps are their enhanced versions)."""
-        maps = self._decode_with(skips, textures, held_output, enhance=self.settings.enhance != "off")
-        shaded = shade(gb, albedo_srgb_map=maps["albedo"][0], specular_map=maps["specular"][0],
-                       normal_map=maps["normal"][0], light_sh=self.light, roughness=self.settings.roughness)
-        return maps, shaded["radiance"]
+        return self._shaded(gb, self._decode_with(skips, textures, held_output,
+                                                  enhance=self.settings.enhance != "off"))
 
     def _render(self, gb, skips, textures, held):
-        maps = self._decode(skips, textures, held)
+        return self._shaded(gb, self._decode(skips, textures, held))
+
+    def _shaded(self, gb, maps: dict):
+        """``(maps, radiance)``: ``maps`` shaded under the current light."""
         shaded = shade(gb, albedo_srgb_map=maps["albedo"][0], specular_map=maps["specular"][0],
                        normal_map=maps["normal"][0], light_sh=self.light, roughness=self.settings.roughness)
         return maps, shaded["radiance"]
