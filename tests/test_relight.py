@@ -171,3 +171,25 @@ def test_match_photo_exposure_through_the_cli(tmp_path):
     rgba = _read_rgba(out.with_suffix(".exr"))
     inside = rgba[..., 3] > 0.999
     assert np.abs(rgba[..., :3][inside] / rgba[..., 3:][inside] - 1.0).max() < 0.03
+
+
+def test_match_photo_exposure_matches_the_windowed_sh_the_renderer_uses():
+    """On a non-constant map (a bright lamp in front of the face over a dim sky) the matched lighting's frontal
+    irradiance -- from the windowed SH the shader uses -- equals the fitted light's; matching on the unwindowed
+    projection would miss it by the window's band-1/2 attenuation."""
+    from svfri.math.sh import window_sh
+    from svfri.render.environment import environment_to_sh, equirect_directions
+    from svfri.render.relight import environment_lighting, frontal_irradiance_luminance
+
+    height = 32
+    directions = equirect_directions(height, 2 * height)
+    env = np.full((height, 2 * height, 3), 0.05, np.float32)
+    env[directions[..., 2] > 0.9] = 20.0                                   # a lamp round +Z (the camera side)
+    reference = np.zeros((9, 3))
+    reference[0] = 3.0
+    lighting = environment_lighting(env, match_light_sh=reference)
+    target = frontal_irradiance_luminance(reference)
+    assert np.isclose(frontal_irradiance_luminance(lighting.light_sh), target, rtol=1e-6)
+    unwindowed = environment_to_sh(env).astype(np.float64)
+    ratio = frontal_irradiance_luminance(unwindowed) / frontal_irradiance_luminance(window_sh(unwindowed))
+    assert ratio > 1.05                               # the window matters on this map: the old match was off by it

@@ -68,13 +68,15 @@ def environment_lighting(environment: np.ndarray, *, rotate_degrees: float = 0.0
     """Rotates (about ``+Y``), exposes (``x 2^EV``), projects and prefilters an ``[H, 2H, 3]`` linear map.
 
     ``match_light_sh`` (``[9, 3]``, e.g. the light fitted to a photo) adds :func:`matching_exposure_ev` stops on top
-    of ``exposure_ev``, so the face is exposed as it was under that light. The SH projection is linear, so it is
-    taken once, before the exposure, and scaled. Raises ValueError when there is no frontal irradiance to match.
+    of ``exposure_ev``, so the face is exposed as it was under that light. The match is computed on the **windowed**
+    SH the renderer shades with (a map's unwindowed band-1/2 coefficients carry more frontal irradiance than the
+    shader applies: matched on them, a studio map came out 0.6 EV over-exposed). The SH projection is linear, so it
+    is taken once, before the exposure, and scaled. Raises ValueError when there is no frontal irradiance to match.
     """
     rotated = rotate_environment(environment, rotate_degrees)
     light_sh = environment_to_sh(rotated).astype(np.float64)
     if match_light_sh is not None:
-        exposure_ev = exposure_ev + matching_exposure_ev(light_sh, match_light_sh)
+        exposure_ev = exposure_ev + matching_exposure_ev(window_sh(light_sh), match_light_sh)
     return EnvironmentLighting(window_sh(light_sh * 2.0 ** float(exposure_ev)),
                                PrefilteredEnvironment.from_environment(apply_exposure(rotated, exposure_ev)))
 
