@@ -21,7 +21,7 @@ import click
 
 import svfri
 from svfri.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, SvfriError
-from svfri.fitting.settings import ENHANCE_MODES, FitSettings, RefineSettings
+from svfri.fitting.settings import ALBEDO_LEVELS, ENHANCE_MODES, FitSettings, RefineSettings
 from svfri.native_logs import import_tensorflow
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -301,6 +301,11 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
               type=click.Choice(ENHANCE_MODES),
               help="Where the enhancers run: after (once, on the fitted codes; the steps render the decoders' maps), "
               "loop (in every step, as the paper; slower) or off (the decoders' maps are written).")
+@click.option("--albedo-level", "albedo_level", default=FitSettings.albedo_level, show_default=True,
+              type=click.Choice(ALBEDO_LEVELS),
+              help="Where the albedo's absolute level (skin tone) comes from: context (a regressor on the photo "
+                   "around the face: background, hair, clothes, eyes, teeth) or networks (the albedo networks' own "
+                   "level, from the face alone).")
 @click.option("--refine-steps", default=RefineSettings.steps, show_default=True, type=click.IntRange(0, 100000),
               help="Detail refinement steps on the albedo texels after the latent fit (0 = off, the default: on "
                    "path-traced tuning scenes it put shading into the albedo; 60 gives a closer reconstruction).")
@@ -315,7 +320,7 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
 def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, json_lines, debug, steps,
                 learning_rate,
                 resolution, texture_size, loss_space, seed, device, save_every, latent_prior, enhance,
-                refine_steps, no_report, mesh_kind, scheduler, workers):
+                albedo_level, refine_steps, no_report, mesh_kind, scheduler, workers):
     """Reconstruct: photo -> albedo, specular, normal maps, SH lighting and mesh (the full output set).
 
     INPUTS are photo files, folders or glob patterns; several inputs get one sub-folder each under --out.
@@ -323,6 +328,7 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
     tf = import_tensorflow()
     from svfri.geometry.face_models import ensure_face_models
     from svfri.pipeline.completeness import FIT_SET
+    from svfri.pipeline.albedo_level import load_level_net
     from svfri.pipeline.fit_job import FitJobSettings, load_networks, run_fit
     from svfri.pipeline.geometry_stage import GeometrySettings
 
@@ -334,10 +340,12 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
         photos = _photos(inputs, out, recursive, as_json, json_lines)
         ensure_face_models(quiet=quiet or as_json or json_lines)
         load_networks()
+        if albedo_level == "context":
+            load_level_net()
         settings = FitJobSettings(
             geometry=GeometrySettings(mesh=mesh_kind, face_index=face_index, texture_size=texture_size, seed=seed),
             fit=FitSettings(steps=steps, learning_rate=learning_rate, loss_space=loss_space,
-                            latent_prior_weight=latent_prior, enhance=enhance),
+                            latent_prior_weight=latent_prior, enhance=enhance, albedo_level=albedo_level),
             refine=RefineSettings(steps=refine_steps), resolution=resolution, save_every=save_every, report=not no_report)
 
         show_steps = not (quiet or as_json or json_lines) and _progress_on_terminal()

@@ -30,6 +30,19 @@ from svfri.errors import SvfriError  # noqa: E402
 #: Default held-out samples evaluated at export.
 DEFAULT_EVAL_COUNT = 128
 MODEL_CARD = "MODEL_CARD.md"
+#: Written into the run folder when a run starts from exported weights (``--init-weights``).
+INIT_FILE = "init.json"
+
+
+PATHTRACED_DATA_TEXT = (
+    "Path-traced scenes (`svfri.synth.pathtraced.training`, rendered by Mitsuba 3 with "
+    "`python -m precompute.render_training_scenes`, converted by `python -m precompute.make_pathtraced_training_set`):"
+    " ICT-FaceKit heads with procedural skin of types I-VI (balanced), eyes, teeth, a hair cap and clothes, under the "
+    "14 training HDR maps seen in the background, a hard key light in a third of the scenes, perspective camera, "
+    "centre-weighted metering, white-balance error, noise and JPEG. T is unwrapped from each photo by svfri's own "
+    "geometry stage; the true maps are resampled into the template layout through the fitted ICT mesh. The `test` "
+    "split is whole blocks of the six skin types never trained on. Same generator as the path-traced benchmark "
+    "(other seeds, other maps): the benchmark then measures generalisation within that generator, not to real skin.")
 
 
 def plot_curves(log: list[dict], path: Path) -> None:
@@ -107,11 +120,18 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
         "(skips F¹..F³ only) → SRGAN-style enhancer; a VGG-like light regressor T → 9×3 SH radiance. Geng et al. "
         "2021 structure at reduced size (docs/architecture.md, \"Networks\").", "",
         "## Training data", "",
+        PATHTRACED_DATA_TEXT if "path-traced" in str((data.get("settings") or {}).get("source", "")) else
         "Synthetic only (`svfri.synth.dataset`): procedural skin reflectance maps (all skin types), random face "
         "shapes/poses, real CC0 HDR environments (train maps; held-out maps for the test split) or synthetic "
         "studio lights, rendered by svfri's own shader, camera degradations, run-time-style unwrap to T.", "",
         f"- synthesis settings: `{json.dumps(data['settings'])}`",
     ]
+    init = trainer.run_dir / INIT_FILE
+    if init.is_file():
+        record = json.loads(init.read_text())
+        lines += ["", f"Fine-tuned: the run started from the weights in `{record['init_weights']}` (their own model "
+                  "card is in git history), every learning rate scaled by "
+                  f"{record['learning_rate_scale']}."]
     for split, entry in data["splits"].items():
         lines.append(f"- `{split}`: {entry['present']} samples present ({entry['shards']} shards) of "
                      f"{entry['planned']} planned, seeds from {entry['start_seed']}, HDR maps "
@@ -121,9 +141,10 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
               f"Seed {settings.seed}; Adam; batch sizes {json.dumps(dict(settings.batch_sizes))}; learning rates "
               f"{json.dumps(dict(settings.learning_rates))}.", "",
               "| stage | loss | steps | wall time (train loop) | samples seen |", "|---|---|---|---|---|"]
+    fine_tuned = (trainer.run_dir / INIT_FILE).is_file()
     loss_text = {
-        "autoencoders": "MSE on the maps at decoder size (albedo sRGB, specular linear, normal encoded); "
-                        "the first ~1000 steps used L1",
+        "autoencoders": "MSE on the maps at decoder size (albedo sRGB, specular linear, normal encoded)"
+                        + ("" if fine_tuned else "; the first ~1000 steps used L1"),
         "enhancers": "MSE on decoder outputs → enhanced maps; albedo + 0.1 × perceptual (fixed random features) "
                      "+ 1e-3 × GAN (PatchGAN), perceptual/GAN on 128² crops",
         "light": "MSE of the 27 SH coefficients divided by the GT mean-radiance luminance",
@@ -133,7 +154,8 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
         steps = trainer.step(stage)
         seconds = float(trainer.seconds[stage].numpy())
         total_seconds += seconds
-        lines.append(f"| {stage} | {loss_text[stage]} | {steps} | {seconds / 60:.1f} min | "
+        kept = " (not trained in this run: the initial weights kept)" if fine_tuned and steps == 0 else ""
+        lines.append(f"| {stage} | {loss_text[stage]}{kept} | {steps} | {seconds / 60:.1f} min | "
                      f"{steps * settings.batch_sizes[stage]} |")
     lines += ["", f"Total training-loop wall time {total_seconds / 60:.1f} min on a shared 2-core CPU (no GPU).", ""]
     if curves is not None:
@@ -141,9 +163,14 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
     lines += ["## Held-out evaluation", ""]
     if metrics:
         held_out = [h for h in metrics.get("hdris", []) if h != "synthetic"]
-        lines += [f"{metrics['count']} samples of the `test` split (lit by HDR maps never seen in training -- "
-                  f"{', '.join(held_out)} -- or by random synthetic studio lights; seeds disjoint from "
-                  "training), encoder + decoder + "
+        where = (f"{metrics['count']} samples of the `test` split (whole blocks of the six skin types never "
+                 "trained on, lit by the training maps at other rotations: the held-out maps are kept for the "
+                 "path-traced benchmark, README), " if "path-traced" in str((data.get("settings") or {}).get(
+                     "source", "")) else
+                 f"{metrics['count']} samples of the `test` split (lit by HDR maps never seen in training -- "
+                 f"{', '.join(held_out)} -- or by random synthetic studio lights; seeds disjoint from "
+                 "training), ")
+        lines += [where + "encoder + decoder + "
                   "enhancer / light regressor alone, no optimisation. Maps compared at the GT resolution "
                   f"({metrics['map_size']}²) over the UV face region; see `svfri.training.evaluate` for the "
                   "light metric.", "", markdown_table(metrics), "", *_reading(metrics), ""]
@@ -173,14 +200,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-count", type=int, default=DEFAULT_EVAL_COUNT, help="held-out samples at export")
     parser.add_argument("--curves", type=Path, default=Path("docs/images/training_curves.png"))
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--init-weights", type=Path, default=None,
+                        help="start a new run from these exported weights (fine-tuning) instead of random ones")
+    parser.add_argument("--learning-rate-scale", type=float, default=1.0,
+                        help="multiply every stage's learning rate (a new run only; e.g. 0.4 to fine-tune)")
     args = parser.parse_args(argv)
 
     from svfri.training.trainer import STAGES, Trainer, TrainingSettings, configure_threads
     configure_threads(args.threads)
     try:
         settings_path = args.run / "settings.json"
-        settings = None if settings_path.exists() else TrainingSettings(preset=args.preset, seed=args.seed)
+        settings = None
+        if not settings_path.exists():
+            defaults = TrainingSettings()
+            settings = TrainingSettings(preset=args.preset, seed=args.seed, learning_rates={
+                stage: rate * args.learning_rate_scale for stage, rate in defaults.learning_rates.items()})
         trainer = Trainer(args.data, args.run, settings=settings, progress=not args.no_progress)
+        init_path = args.run / INIT_FILE
+        if args.init_weights is not None and not trainer.manager.latest_checkpoint:
+            trainer.networks.load_weights(args.init_weights)
+            init_path.write_text(json.dumps({"init_weights": str(args.init_weights),
+                                             "learning_rate_scale": args.learning_rate_scale}))
         stages = STAGES if args.stage == "all" else (() if args.stage == "none" else (args.stage,))
         if stages:
             clock = time.monotonic()

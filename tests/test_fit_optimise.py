@@ -87,3 +87,35 @@ def test_enhance_modes_place_the_enhancers(geometry):
     assert FitSettings(enhance=True).enhance == "loop" and FitSettings(enhance=False).enhance == "off"
     with pytest.raises(ValueError, match="enhance must be one of"):
         FitSettings(enhance="sometimes")
+
+
+def test_fit_holds_the_albedo_gain_and_divides_the_initial_light(geometry):
+    """With a gain ``g`` the zero-step fit's albedo is the networks' times ``g`` (linear light) and its initial light
+    theirs over ``g``; the gain is clipped to the stated range."""
+    from svfri.fitting.optimise import MAX_ALBEDO_GAIN
+    from svfri.math.color import srgb_to_linear_np
+
+    template = load_face_template()
+    networks = FaceNetworks("tiny")
+    texture = np.full((networks.config.input_texture_size,) * 2 + (4,), 0.6, np.float32)
+    texture[..., 3] = 1.0
+    fitter = LatentFitter(networks, FitSettings(steps=0))
+    plain = fitter.fit(geometry.gbuffer, texture, geometry.work_image, template)
+    gain = np.array([0.5, 0.8, 1.25])
+    seen = []
+    gained = fitter.fit(geometry.gbuffer, texture, geometry.work_image, template,
+                        albedo_gain=lambda albedo: seen.append(albedo) or gain)
+    np.testing.assert_allclose(seen[0], plain.maps["albedo"], atol=1e-6)      # called with the written albedo
+    np.testing.assert_allclose(gained.albedo_gain, gain)
+    expected = linear_to_srgb_np(np.clip(srgb_to_linear_np(plain.maps["albedo"]) * gain, 0, 1))
+    np.testing.assert_allclose(gained.maps["albedo"], expected, atol=2e-3)
+    np.testing.assert_allclose(gained.initial_light_sh, plain.initial_light_sh / gain[None, :], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(plain.albedo_gain, 1.0)
+    huge = fitter.fit(geometry.gbuffer, texture, geometry.work_image, template, albedo_gain=lambda a: np.full(3, 1e3))
+    np.testing.assert_allclose(huge.albedo_gain, MAX_ALBEDO_GAIN)
+    # A few steps keep the gain on the moving albedo.
+    moving = LatentFitter(networks, FitSettings(steps=2, learning_rate=0.05)).fit(
+        geometry.gbuffer, texture, geometry.work_image, template, albedo_gain=lambda a: gain)
+    np.testing.assert_allclose(moving.albedo_gain, gain)
+    with pytest.raises(ValueError, match="albedo_level must be one of"):
+        FitSettings(albedo_level="face")

@@ -69,3 +69,42 @@ def test_render_stores_photo_true_face_tile_maps_and_light_and_resumes(tmp_path)
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)           # resumes: nothing to do
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["runs"][1]["rendered"] == 0 and sample_path(out, 0).stat().st_mtime_ns == before
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mitsuba") is None,
+                    reason="the path-traced scenes need the `bench` extra: pip install -e '.[bench]'")
+def test_converted_set_has_the_runtime_texture_template_maps_and_level_crops(tmp_path):
+    """Scenes -> the trainer's layout: T as svfri unwraps it, the truth in the template layout (same mean colour as
+    in the face tile), the level crops; whole blocks of six skin types in ``test``; a rerun rewrites nothing."""
+    from precompute.make_pathtraced_training_set import LEVEL_CROP_MARGIN
+    from svfri.math.color import srgb_to_linear_np
+    from svfri.nets.config import get_config
+    from svfri.nets.level import CONTEXT_SIZE
+    from svfri.synth.dataset import read_manifest, read_shard
+
+    scenes, out = tmp_path / "scenes", tmp_path / "set"
+    subprocess.run([sys.executable, "-m", "precompute.render_training_scenes", "--out", str(scenes), "--count", "7",
+                    "--size", "192", "--samples", "8"], cwd=REPO, check=True, capture_output=True)
+    command = [sys.executable, "-m", "precompute.make_pathtraced_training_set", "--scenes", str(scenes),
+               "--out", str(out)]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    manifest = read_manifest(out)
+    found = 7 - len(manifest["scenes_without_face"])
+    assert found >= 5
+    test, train = (read_shard(out / split / "shard_00000.npz") for split in ("test", "train"))
+    assert set(test["scene_index"]) <= set(range(6)) and list(train["scene_index"]) in ([6], [])
+    size = get_config().input_texture_size
+    assert test["texture"].shape[1:] == (size, size, 4) and test["texture"].dtype == np.uint8
+    assert test["albedo"].shape[1:] == (256, 256, 3) and test["specular"].shape[1:] == (256, 256)
+    side = CONTEXT_SIZE + 2 * LEVEL_CROP_MARGIN
+    assert test["level_context"].shape[1:] == test["level_face"].shape[1:] == (side, side, 4)
+    for k, index in enumerate(test["scene_index"]):
+        arrays, _ = load_training_sample(sample_path(scenes, int(index)))
+        tile = srgb_to_linear_np(arrays["albedo"] / 255.0).reshape(-1, 3)
+        template = srgb_to_linear_np(test["albedo"][k] / 255.0).reshape(-1, 3)
+        ratio = np.median(template, axis=0) / np.median(tile, axis=0)
+        assert np.all(np.abs(ratio - 1) < 0.15), ratio                 # the same skin, moved between layouts
+    assert test["level_face"][:, side // 2, side // 2, 3].min() == 255   # the face crop is inside the photo
+    before = (out / "test" / "shard_00000.npz").stat().st_mtime_ns
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    assert (out / "test" / "shard_00000.npz").stat().st_mtime_ns == before

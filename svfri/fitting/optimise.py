@@ -25,6 +25,13 @@ z-score test; Hampel 1974) get weight 0 for the remaining steps. This is one rou
 re-weighting, not a learned occlusion mask: it removes strong occluders, not faint ones, and it can also drop
 specular highlights the model cannot yet reproduce.
 
+Albedo level: the photo fixes only the product of albedo and light, so the fit cannot tell a dark face in bright
+light from a light face in dim light, and neither can the albedo networks, which see only the face texture. The
+caller may pass a gain ``g [3]`` from elsewhere (svfri's pipeline: the level regressor on the photo around the face,
+:mod:`svfri.nets.level`); it multiplies the albedo decoder's output in linear light throughout the fit
+(:func:`apply_albedo_gain`), the initial light is divided by it, and the steps then move the pattern and the light,
+not the level (the codes can still move the decoder's own level; the latent prior holds them near the encoder's).
+
 Speed: the loss of the steps is evaluated at the photo's *working resolution* (:mod:`svfri.fitting.scene`,
 ``FitSettings.working_face_px``); the occluder test, the final render and everything written are at the work
 image's full resolution. The specular and normal maps are decoded once from the encoder's codes and held
@@ -50,6 +57,7 @@ from svfri.fitting.scene import (EXCLUDED_REGIONS, MIN_VIEW_COSINE, PhotoScene, 
                                  pad_rows, pixel_weights, working_factor)
 from svfri.fitting.settings import DEFAULT_ROUGHNESS, LOSS_SPACES, FitSettings
 from svfri.geometry.template import FaceTemplate
+from svfri.math.color import linear_to_srgb, srgb_to_linear
 from svfri.nets import COMPONENTS, FaceNetworks
 from svfri.nets.enhancer import takes_texture
 from svfri.render.gbuffer import GBuffer
@@ -65,6 +73,8 @@ OUTLIER_REJECTION_FRACTION = 0.3
 OUTLIER_MAD_FACTOR = 3.5
 #: MAD to standard deviation for a normal distribution.
 _MAD_TO_SIGMA = 1.4826
+#: The albedo level's gain (per channel) is clipped to ``[1 / MAX_ALBEDO_GAIN, MAX_ALBEDO_GAIN]``.
+MAX_ALBEDO_GAIN = 8.0
 #: The working resolution's pixel count is padded (zero weight) to a multiple of this: one XLA compilation per
 #: bucket, not per photo.
 PIXEL_BUCKET = 2048
@@ -87,6 +97,13 @@ class FitResult:
     scene: PhotoScene | None = None     # the per-photo render object (shared with the refinement)
     working_factor: int = 1             # the working resolution's shrink factor (1 = full resolution)
     working_pixels: int = 0             # G-buffer pixels at the working resolution (before padding)
+    albedo_gain: np.ndarray = dataclasses.field(default_factory=lambda: np.ones(3))   # [3] the level's gain
+
+
+def apply_albedo_gain(albedo_srgb: tf.Tensor, gain: tf.Tensor) -> tf.Tensor:
+    """``srgb(clip(gain * linear(albedo), 0, 1))``: an sRGB-encoded albedo ``[..., 3]`` scaled per channel in linear
+    light by ``gain [3]``."""
+    return linear_to_srgb(tf.clip_by_value(srgb_to_linear(albedo_srgb) * gain, 0.0, 1.0))
 
 
 def _to_numpy_maps(maps: dict) -> dict[str, np.ndarray]:
@@ -120,6 +137,8 @@ class LatentFitter:
         self.latents = {c: tf.Variable(tf.zeros([1, config.component(c).latent_size]), name=f"z_{c}")
                         for c in COMPONENTS}
         self.light = tf.Variable(tf.zeros([9, 3]), name="z_e")
+        #: Per-channel linear gain on the albedo decoder's output (the albedo level, module docstring); 1 = none.
+        self.albedo_gain = tf.Variable(tf.ones([3]), trainable=False, name="albedo_gain")
         self.initial_latents = {c: tf.Variable(tf.zeros_like(self.latents[c]), trainable=False) for c in COMPONENTS}
         #: Components whose codes are optimised; the others' maps are decoded once per photo and held.
         self.moving = tuple(c for c in COMPONENTS if c not in settings.held_maps)
@@ -152,6 +171,8 @@ class LatentFitter:
                 inputs = [coarse, textures[c]] if takes_texture(c) else coarse
                 coarse = self.networks.enhancers[c](inputs, training=False)
             maps[c] = coarse
+        if "albedo" in self.moving:
+            maps["albedo"] = apply_albedo_gain(maps["albedo"], self.albedo_gain)
         return maps
 
     def _render_output(self, gb, skips, textures, held_output: dict):
@@ -207,7 +228,8 @@ class LatentFitter:
     def fit(self, gbuffer: GBuffer, texture: np.ndarray, photo_srgb: np.ndarray, template: FaceTemplate, *,
             on_step: Callable[[int, float], None] | None = None, snapshot_every: int = 0,
             on_snapshot: Callable[[int, dict[str, np.ndarray], np.ndarray], None] | None = None,
-            scene: PhotoScene | None = None) -> FitResult:
+            scene: PhotoScene | None = None,
+            albedo_gain: Callable[[np.ndarray], np.ndarray] | None = None) -> FitResult:
         """Runs the fit on one photo.
 
         Args:
@@ -219,6 +241,10 @@ class LatentFitter:
             the current maps (numpy, as in :class:`FitResult`) and lighting.
           scene: the photo's render object (:meth:`scene`); built here when not given. Returned in the result for
             the refinement to reuse.
+          albedo_gain: the albedo level (module docstring): called once with the decoded initial albedo (``[S, S,
+            3]`` sRGB, as written) and returns the per-channel linear gain ``g [3]`` held on the albedo decoder's
+            output for the whole fit; the initial light is divided by ``g`` so that the initial render is unchanged.
+            ``None``: no gain (the networks' own level).
         """
         settings, networks = self.settings, self.networks
         clock = time.perf_counter()
@@ -228,6 +254,14 @@ class LatentFitter:
         initial_light = networks.predict_light(texture_batch)[0]
         coarse = networks.decode_coarse(latents, skips)
         decoded = coarse if settings.enhance == "off" else networks.enhance(coarse, textures)
+        gain = np.ones(3)
+        if albedo_gain is not None:
+            gain = np.clip(np.asarray(albedo_gain(np.asarray(decoded["albedo"][0].numpy(), np.float32)), np.float64),
+                           1.0 / MAX_ALBEDO_GAIN, MAX_ALBEDO_GAIN)
+            initial_light = initial_light / tf.constant(gain[None, :], tf.float32)
+        self.albedo_gain.assign(gain.astype(np.float32))
+        coarse, decoded = ({**maps, "albedo": apply_albedo_gain(maps["albedo"], self.albedo_gain)}
+                           for maps in (coarse, decoded))
         initial_maps = _to_numpy_maps(decoded)
         held_output = {c: decoded[c] for c in COMPONENTS if c not in self.moving}
         in_loop = decoded if settings.enhance == "loop" else coarse
@@ -277,7 +311,8 @@ class LatentFitter:
                          initial_maps=initial_maps, initial_light_sh=initial_light.numpy().astype(np.float64),
                          loss_history=history, radiance=radiance.numpy(), weights=weights_np,
                          outlier_pixels=outliers, seconds_per_step=seconds_per_step, seconds_encode=seconds_encode,
-                         scene=scene, working_factor=scene.factor, working_pixels=scene.working_pixel_count)
+                         scene=scene, working_factor=scene.factor, working_pixels=scene.working_pixel_count,
+                         albedo_gain=gain)
 
     def _inliers(self, gb, skips, textures, held, target: tf.Tensor, weights: np.ndarray) -> np.ndarray:
         """``[N]`` bool: pixels whose current residual passes the robust z-score test (module docstring), at the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["FitSettings", "RefineSettings", "DEFAULT_ROUGHNESS", "LOSS_SPACES", "ENHANCE_MODES"]
+__all__ = ["FitSettings", "RefineSettings", "DEFAULT_ROUGHNESS", "LOSS_SPACES", "ENHANCE_MODES", "ALBEDO_LEVELS"]
 
 #: Perceptual roughness of skin used by the fit (held fixed; Weyrich et al. 2006 measured ~0.3-0.5 for faces).
 DEFAULT_ROUGHNESS = 0.45
@@ -15,6 +15,10 @@ LOSS_SPACES = ("srgb", "linear")
 #: decoders' maps ``D_c(z_c)``; the written maps are ``R_c`` of them); ``"off"`` never (the decoders' maps are
 #: written, at the decoders' resolution).
 ENHANCE_MODES = ("loop", "after", "off")
+#: Where the albedo's absolute level comes from (``FitSettings.albedo_level``): ``"context"`` the level regressor on
+#: the photo around the face (:mod:`svfri.nets.level`), ``"networks"`` the albedo networks' own level (from the face
+#: texture alone, as in Geng et al. 2021).
+ALBEDO_LEVELS = ("context", "networks")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +37,8 @@ class FitSettings:
     components decoded (and enhanced) once from the encoder's codes and held during the latent fit, their codes
     not optimised: optimised, the specular and normal maps move by less than one 8-bit level (README, "Speed"),
     while their decoders and enhancers cost about half of each step. ``()`` optimises every code.
+
+    ``albedo_level`` (:data:`ALBEDO_LEVELS`): where the albedo's absolute level comes from.
     """
 
     steps: int = 150
@@ -55,6 +61,7 @@ class FitSettings:
     working_face_px: int = 128
     jit_shader: bool = True
     held_maps: tuple = ("specular", "normal")
+    albedo_level: str = "context"
 
     def __post_init__(self):
         if isinstance(self.enhance, bool):
@@ -63,6 +70,8 @@ class FitSettings:
             raise ValueError(f"enhance must be one of {ENHANCE_MODES}, got {self.enhance!r}")
         if self.loss_space not in LOSS_SPACES:
             raise ValueError(f"loss_space must be one of {LOSS_SPACES}, got {self.loss_space!r}")
+        if self.albedo_level not in ALBEDO_LEVELS:
+            raise ValueError(f"albedo_level must be one of {ALBEDO_LEVELS}, got {self.albedo_level!r}")
         if self.steps < 0 or self.latent_prior_weight < 0 or self.working_face_px < 0:
             raise ValueError("steps, latent_prior_weight and working_face_px must be >= 0")
         if not set(self.held_maps) <= {"albedo", "specular", "normal"}:

@@ -38,6 +38,7 @@ from svfri.math.color import SKIN_F0, linear_to_srgb_np
 from svfri.math.metrics import l1, psnr, ssim
 from svfri.math.sh import SH_COEFFICIENT_COUNT
 from svfri.pipeline import head_parts
+from svfri.pipeline.albedo_level import level_gain, load_level_net
 from svfri.pipeline.geometry_stage import (GeometryResult, GeometrySettings, compute_geometry, photo_notes,
                                            unwrap_network_texture, write_geometry_outputs)
 
@@ -143,6 +144,7 @@ class FitOutcome:
     uv_resampling: dict | None = None
     output_radiance: np.ndarray | None = None
     uv: np.ndarray | None = None                 # ICT: the written UVs (back_head on its swatch texel)
+    albedo_level: dict | None = None             # where the albedo's level came from (fit.json "albedo_level")
 
     @property
     def network_maps(self) -> dict[str, np.ndarray]:
@@ -172,10 +174,14 @@ def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callab
     clock = time.perf_counter()
     # The networks see T unwrapped at their own input size in their (template) layout, as the training set made it.
     network_texture = unwrap_network_texture(geometry, networks.config.input_texture_size, template)
+    gain_function, level_record = None, {"source": "networks", "note": "the albedo networks' own level"}
+    if settings.fit.albedo_level == "context":
+        gain_function, level_record = level_gain(geometry, template, load_level_net())
     result = _fitter(networks, settings.fit).fit(geometry.template_gbuffer, network_texture, geometry.work_image,
                                                  template,
                                                  on_step=on_step, snapshot_every=settings.save_every,
-                                                 on_snapshot=on_snapshot)
+                                                 on_snapshot=on_snapshot, albedo_gain=gain_function)
+    level_record["gain_applied"] = [round(float(v), 5) for v in result.albedo_gain]
     timings = dict(geometry.timings)
     timings["encode"] = result.seconds_encode
     timings["optimise"] = time.perf_counter() - clock - result.seconds_encode
@@ -193,7 +199,7 @@ def fit_photo(photo, settings: FitJobSettings, *, networks=None, on_step: Callab
             geometry.template_gbuffer, geometry.work_image, result, template, roughness=settings.fit.roughness,
             on_step=refine_step)
         timings["refine"] = refined.seconds
-    outcome = FitOutcome(geometry, result, timings, refined)
+    outcome = FitOutcome(geometry, result, timings, refined, albedo_level=level_record)
     if geometry.mesh_kind == "ict":
         _to_ict_head(outcome, settings.fit.roughness)
     return outcome
@@ -416,6 +422,7 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
                                            "full_resolution_pixels": outcome.geometry.gbuffer.pixel_count},
                     "initial_light_sh": np.round(outcome.fit.initial_light_sh, 6).tolist()},
             "refine": _refine_json(settings.refine, outcome.refine),
+            "albedo_level": outcome.albedo_level,
             "metrics_whole_face": {**metrics, "pixels_scored": (
                 "every work-image pixel the projected mesh covers (eyes and mouth included)"
                 if outcome.geometry.mesh_kind == "template" else
