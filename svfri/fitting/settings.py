@@ -61,6 +61,10 @@ class FitSettings:
     working_face_px: int = 128
     jit_shader: bool = True
     held_maps: tuple = ("specular", "normal")
+    #: ``"context"`` by default, chosen on the path-traced *tuning* scenes (``python -m benchmarks.pathtraced --plan
+    #: tuning --limit 6 --no-ablations --no-consistency``, commit f8e84bc, docs/benchmarks/pathtraced_tuning_level.md),
+    #: against ``"networks"``: networks alone ITA error 11.0 vs 12.5 deg (FAIR bias 7.0 vs 10.0), 31.98 vs 30.36 dB
+    #: after the best grey scale, but 26.72 vs 27.54 dB albedo PSNR (the gain shifts the hue on some scenes).
     albedo_level: str = "context"
 
     def __post_init__(self):

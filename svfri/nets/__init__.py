@@ -29,11 +29,9 @@ Weights are stored as one ``networks.npz`` (float16 wherever the round trip is w
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pathlib
-import zipfile
 
 import keras
 import numpy as np
@@ -48,6 +46,7 @@ from svfri.nets.config import (
 from svfri.nets.enhancer import build_discriminator, build_enhancer, takes_texture
 from svfri.nets.light import build_light_regressor
 from svfri.nets.perceptual import build_perceptual_net, perceptual_loss
+from svfri.nets.storage import FLOAT16_RELATIVE_TOLERANCE, archive_bytes, read_archive
 
 __all__ = [
     "FaceNetworks", "NetworkConfig", "ComponentConfig", "PRESETS", "DEFAULT_PRESET", "COMPONENTS", "get_config",
@@ -60,23 +59,6 @@ WEIGHTS_FILE = "networks.npz"
 MANIFEST_FILE = "networks.json"
 #: Format tag and version in the manifest.
 WEIGHTS_FORMAT = ("svfri-networks", 1)
-#: An array is stored as float16 when ``||w16 - w|| <= tol * ||w||`` (and it fits float16's range).
-FLOAT16_RELATIVE_TOLERANCE = 1e-3
-#: Largest finite float16.
-FLOAT16_MAX = 65504.0
-
-
-def _to_storage(array: np.ndarray) -> np.ndarray:
-    """float16 copy of ``array`` when lossless enough (see :data:`FLOAT16_RELATIVE_TOLERANCE`), else float32."""
-    array = np.asarray(array, dtype=np.float32)
-    if array.size and np.max(np.abs(array)) < FLOAT16_MAX:
-        half = array.astype(np.float16)
-        norm = float(np.linalg.norm(array))
-        if float(np.linalg.norm(half.astype(np.float32) - array)) <= FLOAT16_RELATIVE_TOLERANCE * norm:
-            return half
-    return array
-
-
 class FaceNetworks:
     """All svfri networks for one :class:`NetworkConfig` (see the module docstring for tensors and ranges).
 
@@ -206,13 +188,11 @@ class FaceNetworks:
             arrays = {}
             for name, model in self.models(include_training=include_training).items():
                 for weight in model.weights:
-                    arrays[f"{name}/{weight.path}"] = _to_storage(keras.ops.convert_to_numpy(weight))
+                    arrays[f"{name}/{weight.path}"] = keras.ops.convert_to_numpy(weight)
             manifest = {"format": WEIGHTS_FORMAT[0], "version": WEIGHTS_FORMAT[1],
                         "config": self.config.to_dict(), "models": sorted(self.models(
                             include_training=include_training))}
-            buffer = io.BytesIO()
-            np.savez_compressed(buffer, **arrays)
-            atomic_write_bytes(directory / WEIGHTS_FILE, buffer.getvalue())
+            atomic_write_bytes(directory / WEIGHTS_FILE, archive_bytes(arrays))
             atomic_write_bytes(directory / MANIFEST_FILE, json.dumps(manifest, indent=1).encode("utf-8"))
         except OSError as error:
             raise OutputError(f"cannot write network weights to {directory}: {error.strerror}; "
@@ -226,12 +206,7 @@ class FaceNetworks:
         if NetworkConfig.from_dict(manifest["config"]) != self.config:
             raise ModelError(f"network weights in {directory} were saved for a different network config; "
                              "build FaceNetworks.from_directory() or reinstall the models")
-        try:
-            with np.load(directory / WEIGHTS_FILE) as archive:
-                stored = {key: archive[key] for key in archive.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-            raise ModelError(f"network weights {directory / WEIGHTS_FILE} are unreadable ({error}); "
-                             "reinstall the models") from None
+        stored = read_archive(directory / WEIGHTS_FILE, "network weights")
         present = set(manifest["models"])
         required = set(self.models(include_training=False))
         for name, model in self.models(include_training=True).items():

@@ -33,11 +33,9 @@ Stored as ``level.npz`` (float16 where lossless to 1e-3) + ``level.json`` (forma
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import pathlib
-import zipfile
 
 import cv2
 import keras
@@ -46,6 +44,7 @@ import tensorflow as tf
 
 from svfri.errors import ModelError, OutputError
 from svfri.io.images import atomic_write_bytes
+from svfri.nets.storage import archive_bytes, read_archive
 
 __all__ = ["CONTEXT_SIZE", "CONTEXT_FACE_FACTOR", "FACE_CROP_FACTOR", "CONTEXT_CHANNELS", "LEVEL_FORMAT",
            "LEVEL_WEIGHTS_FILE", "LEVEL_MANIFEST_FILE", "context_crop", "build_level_regressor", "AlbedoLevelNet"]
@@ -67,7 +66,6 @@ LEAKY_SLOPE = 0.2
 LEVEL_FORMAT = ("svfri-albedo-level", 2)
 LEVEL_WEIGHTS_FILE = "level.npz"
 LEVEL_MANIFEST_FILE = "level.json"
-_FLOAT16_TOLERANCE = 1e-3
 
 
 def context_crop(pixels: np.ndarray, max_value: float, points: np.ndarray, *, size: int = CONTEXT_SIZE,
@@ -135,15 +133,6 @@ def build_level_regressor(size: int = CONTEXT_SIZE) -> keras.Model:
     return keras.Model([context, face, network_level], out, name="albedo_level")
 
 
-def _storage(array: np.ndarray) -> np.ndarray:
-    array = np.asarray(array, np.float32)
-    half = array.astype(np.float16)
-    norm = float(np.linalg.norm(array))
-    if np.isfinite(half).all() and float(np.linalg.norm(half.astype(np.float32) - array)) <= _FLOAT16_TOLERANCE * norm:
-        return half
-    return array
-
-
 class AlbedoLevelNet:
     """The level regressor with its weights (:func:`build_level_regressor`).
 
@@ -184,10 +173,8 @@ class AlbedoLevelNet:
         directory = pathlib.Path(directory)
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            arrays = {w.path: _storage(keras.ops.convert_to_numpy(w)) for w in self.model.weights}
-            buffer = io.BytesIO()
-            np.savez_compressed(buffer, **arrays)
-            atomic_write_bytes(directory / LEVEL_WEIGHTS_FILE, buffer.getvalue())
+            arrays = {w.path: keras.ops.convert_to_numpy(w) for w in self.model.weights}
+            atomic_write_bytes(directory / LEVEL_WEIGHTS_FILE, archive_bytes(arrays))
             manifest = {"format": LEVEL_FORMAT[0], "version": LEVEL_FORMAT[1], "size": self.size,
                         "face_factor": CONTEXT_FACE_FACTOR, "face_crop_factor": FACE_CROP_FACTOR, "stage_widths": list(STAGE_WIDTHS),
                         "provenance": self.provenance}
@@ -214,12 +201,7 @@ class AlbedoLevelNet:
             raise ModelError(f"{directory / LEVEL_MANIFEST_FILE} is not an svfri albedo-level manifest of this "
                              "version; reinstall the models")
         net = cls(int(manifest.get("size", CONTEXT_SIZE)))
-        try:
-            with np.load(directory / LEVEL_WEIGHTS_FILE) as archive:
-                stored = {key: archive[key] for key in archive.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-            raise ModelError(f"albedo-level weights {directory / LEVEL_WEIGHTS_FILE} are unreadable ({error}); "
-                             "reinstall the models") from None
+        stored = read_archive(directory / LEVEL_WEIGHTS_FILE, "albedo-level weights")
         for weight in net.model.weights:
             value = stored.get(weight.path)
             if value is None or tuple(value.shape) != tuple(weight.shape):
