@@ -303,9 +303,9 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
               "loop (in every step, as the paper; slower) or off (the decoders' maps are written).")
 @click.option("--albedo-level", "albedo_level", default=FitSettings.albedo_level, show_default=True,
               type=click.Choice(ALBEDO_LEVELS),
-              help="Where the albedo's absolute level (skin tone) comes from: context (a regressor on the photo "
-                   "around the face: background, hair, clothes, eyes, teeth) or networks (the albedo networks' own "
-                   "level, from the face alone).")
+              help="Where the albedo's absolute level (skin tone) comes from: networks (the albedo networks' own "
+                   "level, from the face) or context (a regressor on the photo around the face: background, hair, "
+                   "clothes, eyes, teeth; it lost to networks on the held-out path-traced benchmark, README).")
 @click.option("--refine-steps", default=RefineSettings.steps, show_default=True, type=click.IntRange(0, 100000),
               help="Detail refinement steps on the albedo texels after the latent fit (0 = off, the default: on "
                    "path-traced tuning scenes it put shading into the albedo; 60 gives a closer reconstruction).")

@@ -124,12 +124,12 @@ def test_network_level_is_the_skin_weighted_mean_in_linear_light():
 def test_cli_refuses_an_unknown_albedo_level(sample_photo, tmp_path):
     result = CliRunner().invoke(main, ["fit", str(sample_photo), "--out", str(tmp_path), "--albedo-level", "face"])
     assert result.exit_code == 2
-    assert "'face' is not one of 'context', 'networks'" in result.output
+    assert "'face' is not one of 'networks', 'context'" in result.output
 
 
 def test_fit_json_records_the_level(sample_photo, tmp_path, use_tiny):
     result = CliRunner().invoke(main, ["fit", str(sample_photo), "--out", str(tmp_path / "a"), "--steps", "0",
-                                       "--texture-size", "128", "--no-report", "-q"])
+                                       "--texture-size", "128", "--no-report", "-q", "--albedo-level", "context"])
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "a" / "fit.json").read_text())["albedo_level"]
     assert record["source"] == "context" and len(record["predicted_linear"]) == 3
@@ -137,7 +137,7 @@ def test_fit_json_records_the_level(sample_photo, tmp_path, use_tiny):
                                                                   "gain_applied"))
     np.testing.assert_allclose(applied, np.clip(predicted / measured, 1 / 8, 8), rtol=1e-3)
     result = CliRunner().invoke(main, ["fit", str(sample_photo), "--out", str(tmp_path / "b"), "--steps", "0",
-                                       "--texture-size", "128", "--no-report", "-q", "--albedo-level", "networks"])
+                                       "--texture-size", "128", "--no-report", "-q"])            # the default
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "b" / "fit.json").read_text())["albedo_level"]
     assert record["source"] == "networks" and record["gain_applied"] == [1.0, 1.0, 1.0]

@@ -16,7 +16,7 @@ if importlib.util.find_spec("mitsuba") is None:
     pytest.skip("the path-traced benchmark needs the `bench` extra: pip install -e '.[bench]'", allow_module_level=True)
 
 REPO = Path(__file__).resolve().parents[1]
-EXPECTED_ROWS = ["photo as albedo (floor)", "training-mean albedo", "networks alone", "networks alone, their own level",
+EXPECTED_ROWS = ["photo as albedo (floor)", "training-mean albedo", "networks alone", "networks alone, level from context",
                  "default fit",
                  "default + detail refinement"]
 

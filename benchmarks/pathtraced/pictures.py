@@ -19,7 +19,7 @@ from benchmarks.skin_tone import ROMAN
 __all__ = ["write_grid", "GRID_ROWS"]
 
 #: Output rows shown beside the photo and the truth.
-GRID_ROWS = ("networks alone, their own level", "networks alone", "default fit")
+GRID_ROWS = ("networks alone", "networks alone, level from context", "default fit")
 _BACKGROUND = 0.5
 _MARGIN = 0.08
 

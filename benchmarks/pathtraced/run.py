@@ -5,14 +5,14 @@ Rows (each an output folder scored by :mod:`benchmarks.pathtraced.reproject` and
 
 * ``photo as albedo`` -- the floor any de-lighting must beat: the photo's own sRGB pixels taken as albedo;
 * ``training-mean albedo`` -- the mean of the training generator's albedo maps on the networks' mesh;
-* ``networks alone`` -- ``svfri fit --steps 0`` (encoders + decoders + enhancers, the albedo's level from the
-  photo around the face, :mod:`svfri.nets.level`);
-* ``networks alone, their own level`` -- ``svfri fit --steps 0 --albedo-level networks`` (the level the albedo
-  networks give from the face alone, as before the level regressor);
+* ``networks alone`` -- ``svfri fit --steps 0`` (encoders + decoders + enhancers; the albedo's level is the
+  networks' own);
+* ``networks alone, level from context`` -- ``svfri fit --steps 0 --albedo-level context`` (the level regressor on
+  the photo around the face, :mod:`svfri.nets.level`);
 * ``default fit`` -- ``svfri fit`` as shipped (the latent fit: the paper's method with svfri's latent prior);
 * ``default + detail refinement`` -- ``svfri fit --refine-steps 60`` (off by default since the tuning scenes showed
   it putting shading into the albedo);
-* ablations of the default fit: ``the networks' own level``, ``no latent prior``, ``enhancers in the loop`` (the paper: every step renders
+* ablations of the default fit: ``level from context``, ``no latent prior``, ``enhancers in the loop`` (the paper: every step renders
   the enhanced maps; the default runs them once on the final codes) and ``no enhancers``.
 
 Scores are computed over the skin pixels of the truth that the fitted mesh covers (the same pixels for every row
@@ -73,12 +73,12 @@ ROWS = (
     Row("photo as albedo (floor)", "floor"),
     Row("training-mean albedo", "mean"),
     Row("networks alone", "fit", {"steps": 0}),
-    Row("networks alone, their own level", "fit", {"steps": 0, "albedo_level": "networks"}),
+    Row("networks alone, level from context", "fit", {"steps": 0, "albedo_level": "context"}),
     Row("default fit", "fit", {}),
     Row("default + detail refinement", "fit", {}, detail=True),
 )
 ABLATION_ROWS = (
-    Row("default, the networks' own level", "fit", {"albedo_level": "networks"}, ablation=True),
+    Row("default, level from context", "fit", {"albedo_level": "context"}, ablation=True),
     Row("default, no latent prior (paper)", "fit", {"latent_prior_weight": 0.0}, ablation=True),
     Row("default, enhancers in the loop (paper)", "fit", {"enhance": "loop"}, ablation=True),
     Row("default, no enhancers", "fit", {"enhance": "off"}, ablation=True),
