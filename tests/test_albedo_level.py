@@ -141,3 +141,24 @@ def test_fit_json_records_the_level(sample_photo, tmp_path, use_tiny):
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "b" / "fit.json").read_text())["albedo_level"]
     assert record["source"] == "networks" and record["gain_applied"] == [1.0, 1.0, 1.0]
+
+
+def test_level_scoring_and_split_on_known_answers():
+    from precompute.make_pathtraced_training_set import is_test
+    from precompute.train_level import ita_figures
+    from svfri.math.colorimetry import ita_degrees
+
+    true = np.array([[0.5, 0.35, 0.3], [0.3, 0.18, 0.12], [0.1, 0.05, 0.03], [0.5, 0.35, 0.3]])
+    types = np.array([1, 3, 6, 1])
+    exact = ita_figures(true, true, types)
+    assert exact["ita_error_deg"] == 0.0 and exact["ita_bias_deg"] == 0.0 and exact["delta_e_2000"] == 0.0
+    lighter = true * np.array([[1.0], [1.0], [1.0], [1.2]])          # only the last sample (type I) off
+    figures = ita_figures(lighter, true, types)
+    error = float(ita_degrees(lighter[3]) - ita_degrees(true[3]))
+    assert error > 0                                                      # lighter skin: higher ITA
+    np.testing.assert_allclose(figures["ita_error_per_type"][1], round(abs(error) / 2, 2), atol=0.01)
+    np.testing.assert_allclose(figures["ita_signed_per_type"][1], round(error / 2, 2), atol=0.01)
+    assert figures["ita_error_per_type"][3] == figures["ita_error_per_type"][6] == 0.0
+    # The split takes whole blocks of the six skin types, one block in ten.
+    test = [i for i in range(130) if is_test(i)]
+    assert test == list(range(6)) + list(range(60, 66)) + list(range(120, 126))
