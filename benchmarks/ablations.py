@@ -62,8 +62,8 @@ class NoSpecularFitter(LatentFitter):
     (Adam then leaves it where it is) instead of ``None``, which the fitter's update does not accept.
     """
 
-    def _decode(self, skips, textures, held):
-        maps = super()._decode(skips, textures, held)
+    def _decode(self, skips, textures, held, gained):
+        maps = super()._decode(skips, textures, held, gained)
         return {**maps, "specular": maps["specular"] * 0.0}
 
 

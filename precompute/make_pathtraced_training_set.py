@@ -92,12 +92,11 @@ def convert_scene(path: Path, template, texture_size: int) -> dict | None:
 
 def _level_crops(photo, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """uint8 context and face crops, :data:`LEVEL_CROP_MARGIN` wider than the regressor's input at its scale."""
-    from svfri.nets.level import CONTEXT_FACE_FACTOR, CONTEXT_SIZE, FACE_CROP_FACTOR, context_crop
+    from svfri.nets.level import CONTEXT_SIZE
+    from svfri.pipeline.albedo_level import level_crops
 
-    side = CONTEXT_SIZE + 2 * LEVEL_CROP_MARGIN
-    return tuple(np.round(context_crop(photo.pixels, photo.max_value, points, size=side,
-                                       face_factor=factor * side / CONTEXT_SIZE) * 255.0).astype(np.uint8)
-                 for factor in (CONTEXT_FACE_FACTOR, FACE_CROP_FACTOR))
+    return tuple(np.round(crop * 255.0).astype(np.uint8)
+                 for crop in level_crops(photo, points, CONTEXT_SIZE, margin=LEVEL_CROP_MARGIN))
 
 
 def _index(path: Path) -> int:

@@ -59,6 +59,8 @@ WEIGHTS_FILE = "networks.npz"
 MANIFEST_FILE = "networks.json"
 #: Format tag and version in the manifest.
 WEIGHTS_FORMAT = ("svfri-networks", 1)
+
+
 class FaceNetworks:
     """All svfri networks for one :class:`NetworkConfig` (see the module docstring for tensors and ranges).
 

@@ -95,14 +95,13 @@ def context_crop(pixels: np.ndarray, max_value: float, points: np.ndarray, *, si
     affine = np.array([[scale, 0.0, size / 2.0 - scale * centre[0]], [0.0, scale, size / 2.0 - scale * centre[1]]])
     image = np.concatenate([pixels.astype(np.float32) / np.float32(max_value),
                             np.ones(pixels.shape[:2] + (1,), np.float32)], axis=2)
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
     if scale < 1.0:
         # warpAffine has no area filter: shrink first with INTER_AREA, then place the crop by a pure translation.
         shrunk = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         sx, sy = shrunk.shape[1] / image.shape[1], shrunk.shape[0] / image.shape[0]
         affine = np.array([[1.0, 0.0, size / 2.0 - centre[0] * sx], [0.0, 1.0, size / 2.0 - centre[1] * sy]])
-        image, interpolation = shrunk, cv2.INTER_LINEAR
-    out = cv2.warpAffine(image, affine, (size, size), flags=interpolation, borderMode=cv2.BORDER_CONSTANT,
+        image = shrunk
+    out = cv2.warpAffine(image, affine, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                          borderValue=(0.0, 0.0, 0.0, 0.0))
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 

@@ -75,12 +75,14 @@ def network_level(albedo_srgb: np.ndarray, template) -> np.ndarray:
     return (linear * weights[..., None]).sum(axis=(0, 1)) / total
 
 
-def level_crops(photo, points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The regressor's two crops of ``photo`` (:class:`~svfri.io.images.Photo`) round the Face Mesh ``points``."""
+def level_crops(photo, points: np.ndarray, size: int, *, margin: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The regressor's two crops of ``photo`` (:class:`~svfri.io.images.Photo`) round the Face Mesh ``points``:
+    ``[size + 2 margin]^2`` at the scale of a ``size^2`` input (``margin > 0``: wider, for training to shift)."""
     from svfri.nets.level import CONTEXT_FACE_FACTOR, FACE_CROP_FACTOR, context_crop
 
-    return (context_crop(photo.pixels, photo.max_value, points, size=size, face_factor=CONTEXT_FACE_FACTOR),
-            context_crop(photo.pixels, photo.max_value, points, size=size, face_factor=FACE_CROP_FACTOR))
+    side = size + 2 * margin
+    return tuple(context_crop(photo.pixels, photo.max_value, points, size=side, face_factor=factor * side / size)
+                 for factor in (CONTEXT_FACE_FACTOR, FACE_CROP_FACTOR))
 
 
 def level_gain(geometry, template, level_net) -> tuple:
