@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.landmarks_annotated import INNER, JAW, nme, read_pts
+from benchmarks.landmarks_annotated import INNER, JAW, nme, read_pts, yaw_degrees
 
 
 def _ibug_points() -> np.ndarray:
@@ -33,3 +33,12 @@ def test_nme_known_answers():
     degenerate[45] = degenerate[36]
     with pytest.raises(ValueError, match="outer eye corners coincide"):
         nme(truth, degenerate)
+
+
+def test_yaw_of_known_rotations():
+    assert yaw_degrees(np.eye(3)) == 0.0
+    angle = np.radians(40.0)
+    about_y = np.array([[np.cos(angle), 0, np.sin(angle)], [0, 1, 0], [-np.sin(angle), 0, np.cos(angle)]])
+    assert yaw_degrees(about_y) == pytest.approx(40.0)       # forward axis turned towards +X (the photo's right)
+    about_x = np.array([[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]])
+    assert yaw_degrees(about_x) == pytest.approx(0.0)        # pitch alone is no yaw
