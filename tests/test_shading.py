@@ -13,7 +13,8 @@ from svfri.math.color import srgb_to_linear_np
 from svfri.math.sh import SH_C1, sh_basis_np
 from svfri.render.dfg import dfg_lookup
 from svfri.render.gbuffer import GBuffer
-from svfri.render.shading import gbuffer_to_tensors, shade, shading_normal
+from svfri.render.shading import (gbuffer_to_tensors, shade, shading_normal, specular_occlusion,
+                                  spherical_cap_intersection)
 from svfri.render.texture import bilinear_taps, sample_bilinear, sample_bilinear_taps
 
 RNG_SEED = 7
@@ -184,7 +185,46 @@ def test_occlusion_darkens_diffuse_and_specular():
     half_out = shade(gbuffer_to_tensors(half, tf.float64), **maps)
     full_out = shade(gbuffer_to_tensors(gbuffer, tf.float64), **maps)
     np.testing.assert_allclose(half_out["diffuse"].numpy(), 0.5 * full_out["diffuse"].numpy(), atol=1e-12)
-    assert np.all(half_out["specular"].numpy() < full_out["specular"].numpy())
+    # The specular follows the occluders' direction (bent-normal cone): half the hemisphere open about the
+    # reflection (R = +Z here) keeps the lobe (0.4 roughness: a 19-degree cone inside a 45-degree one); the same
+    # openness tilted 60 degrees away from R darkens it.
+    np.testing.assert_allclose(half_out["specular"].numpy(), full_out["specular"].numpy(), atol=1e-12)
+    tilted = np.tile([math.sin(math.radians(60.0)), 0.0, math.cos(math.radians(60.0))], (len(gbuffer.uv), 1))
+    away = dataclass_replace(half, bent_normal=tilted.astype(np.float32))
+    away_out = shade(gbuffer_to_tensors(away, tf.float64), **maps)
+    assert np.all(away_out["specular"].numpy() < 0.5 * full_out["specular"].numpy())
+    np.testing.assert_allclose(away_out["diffuse"].numpy(), half_out["diffuse"].numpy(), atol=1e-12)
+
+
+def test_spherical_cap_intersection_limiting_cases():
+    cos = lambda degrees: tf.constant(math.cos(math.radians(degrees)), tf.float64)  # noqa: E731
+    # one cap inside the other: the smaller cap's area / 2 pi = 1 - cos(smaller half-angle)
+    assert float(spherical_cap_intersection(cos(60), cos(20), cos(30))) == pytest.approx(1 - math.cos(math.radians(20)))
+    assert float(spherical_cap_intersection(cos(20), cos(60), cos(0))) == pytest.approx(1 - math.cos(math.radians(20)))
+    # apart: nothing
+    assert float(spherical_cap_intersection(cos(20), cos(30), cos(51))) == 0.0
+    # half-way between touching and nested: smoothstep(0.5) = 0.5 of the smaller cap
+    assert float(spherical_cap_intersection(cos(30), cos(10), cos(30))) == pytest.approx(
+        0.5 * (1 - math.cos(math.radians(10))))
+
+
+def test_specular_occlusion_is_one_when_nothing_is_occluded_and_follows_the_bent_normal():
+    rng = np.random.default_rng(RNG_SEED)
+    normal = np.tile([0.0, 0.0, 1.0], (200, 1))
+    reflection = rng.normal(size=(200, 3))
+    reflection[:, 2] = np.abs(reflection[:, 2])
+    reflection /= np.linalg.norm(reflection, axis=1, keepdims=True)
+    alpha = tf.constant(rng.uniform(0.0, 1.0, size=(200, 1)))
+    unoccluded = specular_occlusion(tf.constant(reflection), tf.constant(normal), tf.constant(normal),
+                                    tf.ones((200, 1), tf.float64), alpha).numpy()
+    np.testing.assert_allclose(unoccluded, 1.0, atol=1e-12)
+    # A quarter open about +X: reflections towards +X keep more than reflections towards -X.
+    bent = np.tile([math.sqrt(0.5), 0.0, math.sqrt(0.5)], (2, 1))
+    towards = np.array([[math.sqrt(0.5), 0.0, math.sqrt(0.5)], [-math.sqrt(0.5), 0.0, math.sqrt(0.5)]])
+    occlusion = specular_occlusion(tf.constant(towards), tf.constant(bent), tf.constant(normal[:2]),
+                                   tf.fill((2, 1), tf.constant(0.25, tf.float64)),
+                                   tf.constant(0.09, tf.float64)).numpy()
+    assert occlusion[0, 0] == pytest.approx(1.0) and occlusion[1, 0] == pytest.approx(0.0)
 
 
 def test_roughness_map_matches_scalar_and_specular_follows_reflection():

@@ -26,16 +26,28 @@ Per pixel (Geng et al. 2021, eq. 5), in linear RGB::
   (:mod:`svfri.render.dfg`), ``L_pre`` the GGX-prefiltered SH radiance
   (:func:`svfri.math.sh.ggx_prefiltered_sh_radiance`, exact lobe attenuation per band), and ``r`` the
   perceptual roughness (``alpha = r^2``).
-* **Specular occlusion** ``SO`` (Lagarde & de Rousiers 2014, "Moving Frostbite to PBR", section 4.10.2,
-  ``computeSpecOcclusion``; the same form as Filament's ``computeSpecularAO``)::
+* **Specular occlusion** ``SO`` from the **bent normal** (Jimenez et al. 2016, "Practical Real-Time Strategies
+  for Accurate Indirect Occlusion", section 5, cone/cone specular occlusion; the form of Filament's
+  ``SpecularAO_Cones``). The unoccluded directions are taken as a cone about the baked bent normal ``b`` whose
+  cosine-weighted solid angle equals the ambient occlusion, ``cos a_v = sqrt(1 - AO)`` (a cone of half-angle
+  ``a`` holds the fraction ``sin^2 a`` of the cosine-weighted hemisphere); the specular lobe as a cone about the
+  reflection ``R`` with ``cos a_s = 2^(-log2(10) alpha^2)`` (Filament's fit of the GGX lobe's extent). ``SO`` is
+  the part of the lobe's cone inside the visibility cone, relative to the part above the geometric horizon::
 
-      SO = saturate((n.v + AO)^(2^(-16 alpha - 1)) - 1 + AO)
+      SO = Omega(a_v, a_s, angle(b, R)) / Omega(pi / 2, a_s, angle(N, R))
 
-  with ``AO`` the cosine-weighted visibility at the geometric normal from the baked SH,
-  ``(1/pi) sum A_l V_lm Y_lm(N)`` clamped to ``[0, 1]`` (exactly 1 for an unoccluded hemisphere). This is an
-  empirical fit: it darkens the specular where the point is occluded and more so at grazing view and for rough
-  lobes; it does not use the direction of the occluders (the bent normal is not used; a cone-cone test in the
-  manner of Jimenez et al. 2016 would).
+  with ``Omega`` the spherical caps' intersection area in Oat & Sander's smoothstep approximation (2007,
+  "Ambient Aperture Lighting", :func:`spherical_cap_intersection`). Jimenez et al. divide by the lobe's whole
+  cone ``2 pi (1 - cos a_s)``; the horizon-relative form used here is 1 exactly when nothing is occluded
+  (``AO = 1``, ``b = N``: both caps are the hemisphere), because the split-sum ``DFG`` term already accounts for
+  the horizon; so the white furnace stays exact. ``AO`` is the cosine-weighted visibility at
+  the geometric normal from the baked SH, ``(1/pi) sum A_l V_lm Y_lm(N)`` clamped to ``[0, 1]`` (exactly 1 for an
+  unoccluded hemisphere, then the visibility cone is the hemisphere about ``b``). **Approximations**: the visible
+  set is a cone (a nostril or an eye socket opens to one side, which the bent normal captures only as a
+  direction), and the lobe a cone (its falloff is a smoothstep). The order-2 visibility SH already shadow the
+  diffuse term; this is what makes the occluders' *direction* shadow the specular: a reflection towards the nose
+  or into the eye socket is dimmed, one towards open sky is not. It replaced Lagarde & de Rousiers' (2014)
+  direction-blind ``saturate((n.v + AO)^(2^(-16 alpha - 1)) - 1 + AO)`` (measured in README, "Bent normals").
 
 Radiance is **not** clamped: order-2 SH lighting can ring below zero, and keeping the render linear in the
 light coefficients keeps lighting estimation a linear least-squares problem. Clamp for display.
@@ -60,15 +72,16 @@ from svfri.render.dfg import dfg_lookup
 from svfri.geometry.gbuffer import VIEW_DIRECTION, GBuffer
 from svfri.render.texture import bilinear_taps, sample_bilinear, sample_bilinear_taps
 
-__all__ = ["MIN_N_DOT_V", "gbuffer_to_tensors", "ambient_occlusion", "specular_occlusion", "shading_normal",
-           "shade"]
+__all__ = ["MIN_N_DOT_V", "gbuffer_to_tensors", "ambient_occlusion", "spherical_cap_intersection",
+           "specular_occlusion", "shading_normal", "shade"]
 
 #: Lower clamp of ``n.v`` for the DFG lookup and specular occlusion (shading normals may face away at the
 #: silhouette).
 MIN_N_DOT_V = 1e-4
-#: Exponent ``2^(-16 alpha - 1)`` of Lagarde & de Rousiers' specular occlusion: slope and offset.
-_SPECULAR_OCCLUSION_ALPHA_SLOPE = -16.0
-_SPECULAR_OCCLUSION_OFFSET = -1.0
+#: ``log2(10)``: the specular cone ``cos a_s = 2^(-log2(10) alpha^2) = 10^(-alpha^2)`` (Filament's fit).
+_LOG2_10 = math.log2(10.0)
+#: Keeps ``acos`` and the cone divisions away from their singular points (``|cos| = 1``, a zero-width cone).
+_ACOS_EPSILON = 1e-6
 #: Normalisation epsilon for the shading normal.
 _NORMALIZE_EPSILON = 1e-12
 
@@ -127,20 +140,54 @@ def ambient_occlusion(visibility_sh: tf.Tensor, normal: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(value, 0.0, 1.0)
 
 
-def specular_occlusion(n_dot_v: tf.Tensor, ambient: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
-    """``SO = saturate((n.v + AO)^(2^(-16 alpha - 1)) - 1 + AO)`` (Lagarde & de Rousiers 2014, section 4.10.2).
+def spherical_cap_intersection(cos_a: tf.Tensor, cos_b: tf.Tensor, cos_d: tf.Tensor) -> tf.Tensor:
+    """Area ``/ 2 pi`` of the intersection of two spherical caps (Oat & Sander 2007's smoothstep approximation).
+
+    Caps of half-angles ``a, b`` whose axes are the angle ``d`` apart: ``1 - max(cos a, cos b)`` (the smaller cap)
+    when one lies inside the other (``d <= |a - b|``), 0 when they are apart (``d >= a + b``), and between them
+    the smaller cap's area times ``smoothstep(1 - (d - |a - b|) / (a + b - |a - b|))``. Exact in the two limiting
+    cases; the smoothstep stands in for Mazonka's (2012) closed form.
 
     Args:
-      n_dot_v: ``[..., 1]`` cosine of the view angle, clamped to ``>= MIN_N_DOT_V`` by the caller.
-      ambient: ``[..., 1]`` ambient occlusion in ``[0, 1]``.
-      alpha: GGX width ``roughness^2`` (broadcast).
+      cos_a, cos_b, cos_d: ``[...]`` cosines (broadcast), in ``[-1, 1]``.
 
     Returns:
-      ``[..., 1]`` specular occlusion in ``[0, 1]``; 1 whenever ``AO = 1``.
+      ``[...]`` intersection area divided by ``2 pi``, in ``[0, 1 - max(cos a, cos b)]``.
     """
-    exponent = tf.pow(tf.constant(2.0, n_dot_v.dtype), _SPECULAR_OCCLUSION_ALPHA_SLOPE * alpha
-                      + _SPECULAR_OCCLUSION_OFFSET)
-    return tf.clip_by_value(tf.pow(n_dot_v + ambient, exponent) - 1.0 + ambient, 0.0, 1.0)
+    limit = 1.0 - _ACOS_EPSILON
+    a = tf.acos(tf.clip_by_value(cos_a, -limit, limit))
+    b = tf.acos(tf.clip_by_value(cos_b, -limit, limit))
+    d = tf.acos(tf.clip_by_value(cos_d, -limit, limit))
+    smaller_cap = 1.0 - tf.maximum(cos_a, cos_b)
+    difference = tf.abs(a - b)
+    x = 1.0 - tf.clip_by_value((d - difference) / tf.maximum(a + b - difference, _ACOS_EPSILON), 0.0, 1.0)
+    partial = x * x * (3.0 - 2.0 * x) * smaller_cap
+    return tf.where(d <= difference, smaller_cap, tf.where(d >= a + b, tf.zeros_like(partial), partial))
+
+
+def specular_occlusion(reflection: tf.Tensor, bent_normal: tf.Tensor, normal: tf.Tensor, ambient: tf.Tensor,
+                       alpha: tf.Tensor) -> tf.Tensor:
+    """Cone/cone specular occlusion from the bent normal, relative to the horizon (module docstring).
+
+    Args:
+      reflection: ``[..., 3]`` unit reflection directions ``R``.
+      bent_normal: ``[..., 3]`` unit bent normals ``b`` (mean unoccluded direction).
+      normal: ``[..., 3]`` unit geometric normals ``N`` (the hemisphere the visibility was baked over).
+      ambient: ``[..., 1]`` ambient occlusion ``AO`` in ``[0, 1]``.
+      alpha: GGX width ``roughness^2`` (``[..., 1]`` or a scalar).
+
+    Returns:
+      ``[..., 1]`` specular occlusion ``SO`` in ``[0, 1]``: 1 when nothing is occluded or the lobe's cone lies
+      inside the visibility cone, towards 0 as it points away from it.
+    """
+    cos_visible = tf.sqrt(tf.maximum(1.0 - ambient, 0.0))
+    cos_lobe = tf.pow(tf.constant(2.0, reflection.dtype), -_LOG2_10 * tf.square(alpha)) * tf.ones_like(ambient)
+    visible = spherical_cap_intersection(cos_visible, cos_lobe,
+                                         tf.reduce_sum(reflection * bent_normal, axis=-1, keepdims=True))
+    above_horizon = spherical_cap_intersection(tf.zeros_like(cos_lobe), cos_lobe,
+                                               tf.reduce_sum(reflection * normal, axis=-1, keepdims=True))
+    ratio = visible / tf.maximum(above_horizon, _ACOS_EPSILON)
+    return tf.where(above_horizon > _ACOS_EPSILON, tf.clip_by_value(ratio, 0.0, 1.0), tf.ones_like(ratio))
 
 
 def shading_normal(normal_texel: tf.Tensor, normal: tf.Tensor, tangent: tf.Tensor) -> tf.Tensor:
@@ -211,7 +258,7 @@ def shade(gbuffer_tensors: dict[str, tf.Tensor], *, albedo_srgb_map: tf.Tensor, 
 
     Args:
       gbuffer_tensors: from :func:`gbuffer_to_tensors`; reads ``uv``, ``normal``, ``tangent``,
-        ``visibility_sh`` and, when present, ``ambient_occlusion``.
+        ``visibility_sh``, ``bent_normal`` and, when present, ``ambient_occlusion``.
       albedo_srgb_map: ``[Ha, Wa, 3]`` albedo, sRGB-encoded, values in ``[0, 1]``.
       specular_map: ``[Hs, Ws, 1]`` linear specular intensity in ``[0, 1]``, a scale on ``SKIN_F0``.
       normal_map: ``[Hn, Wn, 3]`` tangent-space normals, OpenGL convention, encoded ``0.5 n + 0.5``.
@@ -253,7 +300,8 @@ def shade(gbuffer_tensors: dict[str, tf.Tensor], *, albedo_srgb_map: tf.Tensor, 
     ambient = gbuffer_tensors.get("ambient_occlusion")
     if ambient is None:
         ambient = ambient_occlusion(visibility_sh, geometric_normal)
-    occlusion = specular_occlusion(n_dot_v, ambient, alpha[..., None] if alpha.shape.rank else alpha)
+    occlusion = specular_occlusion(reflection, gbuffer_tensors["bent_normal"], geometric_normal, ambient,
+                                   alpha[..., None] if alpha.shape.rank else alpha)
     specular_albedo = f0 * dfg[..., 0:1] + dfg[..., 1:2]                                            # E_s [N, 1]
     specular = specular_albedo * prefiltered * occlusion
     diffuse = albedo * (1.0 - specular_albedo) * occluded_diffuse_radiance(light_sh, visibility_sh, normal)
