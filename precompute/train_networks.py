@@ -204,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="start a new run from these exported weights (fine-tuning) instead of random ones")
     parser.add_argument("--learning-rate-scale", type=float, default=1.0,
                         help="multiply every stage's learning rate (a new run only; e.g. 0.4 to fine-tune)")
+    parser.add_argument("--face-exposure-fraction", type=float, default=0.0,
+                        help="share of training textures re-exposed as a face-metered camera would "
+                             "(svfri.training.augment; a new run only)")
     args = parser.parse_args(argv)
 
     from svfri.training.trainer import STAGES, Trainer, TrainingSettings, configure_threads
@@ -214,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         if not settings_path.exists():
             defaults = TrainingSettings()
             settings = TrainingSettings(preset=args.preset, seed=args.seed, learning_rates={
-                stage: rate * args.learning_rate_scale for stage, rate in defaults.learning_rates.items()})
+                stage: rate * args.learning_rate_scale for stage, rate in defaults.learning_rates.items()},
+                face_exposure_fraction=args.face_exposure_fraction)
         trainer = Trainer(args.data, args.run, settings=settings, progress=not args.no_progress)
         init_path = args.run / INIT_FILE
         if args.init_weights is not None and not trainer.manager.latest_checkpoint:

@@ -206,3 +206,21 @@ def test_export_writes_loadable_weights_and_evaluation_runs(trainer, data_dir, t
             assert math.isfinite(row[f"{c}_psnr"]) and 0.0 < row[f"{c}_rmse"] < 1.0
     table = evaluate.markdown_table(metrics)
     assert "| networks |" in table and "25.10" in table
+
+
+def test_face_exposure_augmentation_re_exposes_textures_and_scales_their_light(data_dir, tmp_path):
+    import dataclasses
+    settings = dataclasses.replace(TINY_SETTINGS, face_exposure_fraction=1.0)
+    augmenting = Trainer(data_dir, tmp_path / "run", settings=settings, progress=False)
+    raw = _fixed_batch(augmenting, data_dir, "light")
+    batch = augmenting._stage_batch(raw, "light")
+    key = augmenting._texture_key
+    from svfri.math.color import srgb_to_linear_np
+    before = srgb_to_linear_np(raw[key][..., :3].astype(np.float64)).mean(axis=(1, 2, 3))
+    after = srgb_to_linear_np(batch[key].numpy()[..., :3].astype(np.float64)).mean(axis=(1, 2, 3))
+    ratio = batch["light"].numpy()[:, 0, 0] / raw["light"][:, 0, 0]
+    assert not np.allclose(ratio, 1.0)
+    np.testing.assert_allclose(after / before, ratio, rtol=0.05)       # unclipped texels: the same gain
+    np.testing.assert_array_equal(batch[key].numpy()[..., 3], raw[key][..., 3])
+    # the draw repeats for the same (seed, stage, step): a resumed run sees the same batch
+    np.testing.assert_array_equal(augmenting._stage_batch(raw, "light")[key].numpy(), batch[key].numpy())

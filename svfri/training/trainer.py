@@ -48,6 +48,7 @@ import tensorflow as tf
 
 from svfri.errors import UsageError
 from svfri.nets import COMPONENTS, FaceNetworks, NetworkConfig, get_config, perceptual_loss
+from svfri.training.augment import apply_exposure_gains, face_exposure_gains
 from svfri.synth.dataset import iterate_training_batches
 from svfri.training.losses import (
     GAN_WEIGHT, PERCEPTUAL_WEIGHT, gan_discriminator_loss, gan_generator_loss, light_relative_mse, map_l1, map_mse,
@@ -89,6 +90,8 @@ class TrainingSettings:
       time_fractions: per stage, its share of a wall-clock budget (unused time passes to the next stage).
       checkpoint_minutes: wall time between periodic checkpoints.
       log_every: steps per ``log.jsonl`` record.
+      face_exposure_fraction: share of each batch's samples re-exposed as a face-metered camera would
+        (:mod:`svfri.training.augment`; 0 = the textures as rendered).
     """
 
     preset: str = "fast"
@@ -103,6 +106,7 @@ class TrainingSettings:
         default_factory=lambda: {"autoencoders": 0.55, "enhancers": 0.3, "light": 0.15})
     checkpoint_minutes: float = 5.0
     log_every: int = 10
+    face_exposure_fraction: float = 0.0
 
     def to_json(self) -> dict:
         return {key: (dict(value) if isinstance(value, Mapping) else value)
@@ -377,7 +381,22 @@ class Trainer:
     def _stage_batch(self, batch: dict, stage: str) -> dict[str, tf.Tensor]:
         keys = [self._texture_key, "light"] + [f"{c}_{s}" for c, sizes in stage_sizes(self.config, stage).items()
                                                if c != "texture" for s in sizes]
+        batch = self._augmented(batch, stage)
         return {key: tf.convert_to_tensor(batch[key]) for key in keys}
+
+    def _augmented(self, batch: dict, stage: str) -> dict:
+        """The batch with :attr:`TrainingSettings.face_exposure_fraction` of its textures re-exposed (and their
+        light scaled alike); the draw is seeded by (run seed, stage, step), so a resumed run repeats it."""
+        fraction = self.settings.face_exposure_fraction
+        if not fraction:
+            return batch
+        rng = np.random.default_rng([self.settings.seed, STAGES.index(stage), self.step(stage)])
+        gains = face_exposure_gains(batch[self._texture_key], rng, fraction)
+        batch = dict(batch)
+        for key in [k for k in batch if k.startswith("texture_")]:
+            batch[key] = apply_exposure_gains(batch[key], gains)
+        batch["light"] = (np.asarray(batch["light"]) * gains[:, None, None]).astype(np.float32)
+        return batch
 
     # --------------------------------------------------------------------------------------- loops
     def train_stage(self, stage: str, *, max_seconds: float = math.inf, max_steps: int | None = None,
