@@ -119,3 +119,36 @@ def test_fit_holds_the_albedo_gain_and_divides_the_initial_light(geometry):
     np.testing.assert_allclose(moving.albedo_gain, gain)
     with pytest.raises(ValueError, match="albedo_level must be one of"):
         FitSettings(albedo_level="face")
+
+
+def test_held_level_keeps_the_albedo_mean_while_the_light_takes_the_photo_brightness(geometry):
+    """``hold_albedo_level``: after steps on a photo far brighter than the initial render, the albedo's weighted mean
+    linear colour is the initial one (the held level), the light has grown, and without the hold the albedo moves."""
+    import tensorflow as tf
+
+    from svfri.fitting.optimise import albedo_level, hold_level, level_weights
+    from svfri.math.color import srgb_to_linear_np
+
+    template = load_face_template()
+    # hold_level itself: any map comes out with the held mean.
+    weights = tf.constant(level_weights(template, 32))
+    rng = np.random.default_rng(0)
+    maps = tf.constant(rng.uniform(0.2, 0.7, (1, 32, 32, 3)), tf.float32)
+    target = tf.constant([0.2, 0.1, 0.05])
+    np.testing.assert_allclose(albedo_level(hold_level(maps, weights, target), weights)[0].numpy(), target.numpy(),
+                               rtol=1e-4)
+
+    networks = FaceNetworks("tiny")
+    texture = np.full((networks.config.input_texture_size,) * 2 + (4,), 0.4, np.float32)
+    texture[..., 3] = 1.0
+    photo = np.clip(geometry.work_image * 0 + 0.85, 0, 1).astype(np.float32)      # a bright, flat photo
+    settings = FitSettings(steps=8, learning_rate=0.1, reject_outliers=False, hold_albedo_level=True)
+    held = LatentFitter(networks, settings).fit(geometry.gbuffer, texture, photo, template)
+    size = held.maps["albedo"].shape[0]
+    w = level_weights(template, size)
+    mean = lambda albedo: (srgb_to_linear_np(albedo) * w).sum((0, 1)) / w.sum()  # noqa: E731
+    np.testing.assert_allclose(mean(held.maps["albedo"]), mean(held.initial_maps["albedo"]), rtol=2e-3)
+    assert held.light_sh[0].mean() > held.initial_light_sh[0].mean()
+    free = LatentFitter(networks, dataclasses.replace(settings, hold_albedo_level=False)).fit(
+        geometry.gbuffer, texture, photo, template)
+    assert np.abs(mean(free.maps["albedo"]) / mean(free.initial_maps["albedo"]) - 1).max() > 0.01

@@ -29,8 +29,16 @@ Albedo level: the photo fixes only the product of albedo and light, so the fit c
 light from a light face in dim light, and neither can the albedo networks, which see only the face texture. The
 caller may pass a gain ``g [3]`` from elsewhere (svfri's pipeline: the level regressor on the photo around the face,
 :mod:`svfri.nets.level`); it multiplies the albedo decoder's output in linear light throughout the fit
-(:func:`apply_albedo_gain`), the initial light is divided by it, and the steps then move the pattern and the light,
-not the level (the codes can still move the decoder's own level; the latent prior holds them near the encoder's).
+(:func:`apply_albedo_gain`), the initial light is divided by it, and the steps then move the pattern and the light.
+Without more, the codes can still move the decoder's own level, and the photo cannot say whether they should: Adam
+moves the codes and the light at once, and which of them takes up the photo's brightness is decided by the step
+sizes, not by evidence. ``FitSettings.hold_albedo_level`` removes that freedom (:func:`hold_level`): every step's
+albedo is rescaled per channel in linear light so that its mean over the template's face region (eye openings and
+mouth interior out, :data:`svfri.fitting.scene.EXCLUDED_REGIONS`) stays the initial albedo's::
+
+    a'(x) = a(x) * m_0 / m(a),      m(a) = sum_x w(x) a(x) / sum_x w(x)     (linear RGB, per channel)
+
+The steps then change the albedo's pattern only, and the SH light answers the level.
 
 Speed: the loss of the steps is evaluated at the photo's *working resolution* (:mod:`svfri.fitting.scene`,
 ``FitSettings.working_face_px``); the occluder test, the final render and everything written are at the work
@@ -65,7 +73,8 @@ from svfri.render.shading import shade
 
 __all__ = ["FitSettings", "FitResult", "LatentFitter", "PhotoScene", "pixel_weights", "in_loss_space", "loss_target",
            "fit_latents", "ADAM_EPSILON", "OUTLIER_REJECTION_FRACTION", "OUTLIER_MAD_FACTOR", "MIN_VIEW_COSINE",
-           "EXCLUDED_REGIONS", "DEFAULT_ROUGHNESS", "LOSS_SPACES", "PIXEL_BUCKET"]
+           "EXCLUDED_REGIONS", "DEFAULT_ROUGHNESS", "LOSS_SPACES", "PIXEL_BUCKET", "level_weights", "albedo_level",
+           "hold_level"]
 
 #: Fraction of the steps after which outlier pixels (occluders) are dropped from the loss; 0 disables it.
 OUTLIER_REJECTION_FRACTION = 0.3
@@ -106,6 +115,28 @@ def apply_albedo_gain(albedo_srgb: tf.Tensor, gain: tf.Tensor) -> tf.Tensor:
     return linear_to_srgb(tf.clip_by_value(srgb_to_linear(albedo_srgb) * gain, 0.0, 1.0))
 
 
+def level_weights(template: FaceTemplate, size: int) -> np.ndarray:
+    """``[size, size, 1]`` float32 weights of the albedo's level (:func:`hold_level`): the template's ``face`` region
+    minus :data:`EXCLUDED_REGIONS`, resized to the map (area filter)."""
+    masks = template.region_masks
+    weights = masks["face"] * np.prod([1.0 - masks[name] for name in EXCLUDED_REGIONS], axis=0)
+    resized = tf.image.resize(tf.constant(weights[..., None], tf.float32), (size, size), method="area")
+    return np.clip(resized.numpy(), 0.0, 1.0).astype(np.float32)
+
+
+def albedo_level(albedo_srgb: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
+    """Mean linear colour ``[B, 3]`` of sRGB albedo maps ``[B, S, S, 3]`` under ``weights [S, S, 1]``."""
+    linear = srgb_to_linear(albedo_srgb)
+    return tf.reduce_sum(linear * weights, axis=[1, 2]) / tf.maximum(tf.reduce_sum(weights), 1e-6)
+
+
+def hold_level(albedo_srgb: tf.Tensor, weights: tf.Tensor, level: tf.Tensor) -> tf.Tensor:
+    """``srgb(clip(linear(a) * level / m(a), 0, 1))``: sRGB albedo maps ``[B, S, S, 3]`` rescaled per channel so that
+    their weighted mean linear colour (:func:`albedo_level`) is ``level [3]`` (module docstring)."""
+    ratio = level / tf.maximum(albedo_level(albedo_srgb, weights), 1e-6)               # [B, 3]
+    return linear_to_srgb(tf.clip_by_value(srgb_to_linear(albedo_srgb) * ratio[:, None, None, :], 0.0, 1.0))
+
+
 def _to_numpy_maps(maps: dict) -> dict[str, np.ndarray]:
     return {c: np.asarray(maps[c][0].numpy(), dtype=np.float32) for c in COMPONENTS}
 
@@ -140,6 +171,11 @@ class LatentFitter:
         #: Per-channel linear gain on the albedo decoder's output (the albedo level, module docstring); 1 = none.
         self.albedo_gain = tf.Variable(tf.ones([3]), trainable=False, name="albedo_gain")
         self.initial_latents = {c: tf.Variable(tf.zeros_like(self.latents[c]), trainable=False) for c in COMPONENTS}
+        #: Albedo map size -> (level weights [S, S, 1], held level [3]) for ``hold_albedo_level`` (set per photo).
+        albedo = config.component("albedo")
+        self._level = {size: (tf.Variable(tf.zeros([size, size, 1]), trainable=False),
+                              tf.Variable(tf.ones([3]), trainable=False))
+                       for size in sorted({albedo.texture_size, albedo.output_size})}
         #: Components whose codes are optimised; the others' maps are decoded once per photo and held.
         self.moving = tuple(c for c in COMPONENTS if c not in settings.held_maps)
         self.trainable = [self.latents[c] for c in self.moving] + [self.light]
@@ -175,6 +211,9 @@ class LatentFitter:
             maps[c] = coarse
         if gained and "albedo" in self.moving:
             maps["albedo"] = apply_albedo_gain(maps["albedo"], self.albedo_gain)
+        if self.settings.hold_albedo_level and "albedo" in self.moving:
+            weights, level = self._level[int(maps["albedo"].shape[1])]
+            maps["albedo"] = hold_level(maps["albedo"], weights, level)
         return maps
 
     def _render_output(self, gb, skips, textures, held_output: dict, gained: bool):
@@ -266,6 +305,11 @@ class LatentFitter:
             coarse, decoded = ({**maps, "albedo": apply_albedo_gain(maps["albedo"], self.albedo_gain)}
                                for maps in (coarse, decoded))
         initial_maps = _to_numpy_maps(decoded)
+        if settings.hold_albedo_level:
+            for maps in (coarse, decoded):
+                weights, level = self._level[int(maps["albedo"].shape[1])]
+                weights.assign(level_weights(template, int(maps["albedo"].shape[1])))
+                level.assign(albedo_level(maps["albedo"], weights)[0])
         held_output = {c: decoded[c] for c in COMPONENTS if c not in self.moving}
         in_loop = decoded if settings.enhance == "loop" else coarse
         held = {c: in_loop[c] for c in COMPONENTS if c not in self.moving}

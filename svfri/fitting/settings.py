@@ -38,7 +38,10 @@ class FitSettings:
     not optimised: optimised, the specular and normal maps move by less than one 8-bit level (README, "Speed"),
     while their decoders and enhancers cost about half of each step. ``()`` optimises every code.
 
-    ``albedo_level`` (:data:`ALBEDO_LEVELS`): where the albedo's absolute level comes from.
+    ``albedo_level`` (:data:`ALBEDO_LEVELS`): where the albedo's absolute level comes from. ``hold_albedo_level``:
+    the steps keep the albedo's mean linear colour over the face at its initial value (the networks' level, times
+    the level gain), so the light, not the albedo, answers the photo's overall brightness and colour
+    (:mod:`svfri.fitting.optimise`).
     """
 
     steps: int = 150
@@ -71,6 +74,7 @@ class FitSettings:
     #: therefore set *after* seeing the held-out report: for this one choice that report is not independent (README
     #: says so). ``"context"`` remains available.
     albedo_level: str = "networks"
+    hold_albedo_level: bool = False
 
     def __post_init__(self):
         if isinstance(self.enhance, bool):
