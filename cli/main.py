@@ -306,6 +306,10 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
               help="Where the albedo's absolute level (skin tone) comes from: networks (the albedo networks' own "
                    "level, from the face) or context (a regressor on the photo around the face: background, hair, "
                    "clothes, eyes, teeth; it lost to networks on the held-out path-traced benchmark, README).")
+@click.option("--hold-albedo-level/--free-albedo-level", "hold_albedo_level",
+              default=FitSettings.hold_albedo_level, show_default=True,
+              help="Keep the albedo's mean colour over the face at the networks' level during the fit, so the "
+                   "light answers the photo's brightness (free: the fit may move both).")
 @click.option("--refine-steps", default=RefineSettings.steps, show_default=True, type=click.IntRange(0, 100000),
               help="Detail refinement steps on the albedo texels after the latent fit (0 = off, the default: on "
                    "path-traced tuning scenes it put shading into the albedo; 60 gives a closer reconstruction).")
@@ -320,7 +324,7 @@ def relight_command(folder, hdr, out, rotate_degrees, exposure_ev, match_photo_e
 def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_json, json_lines, debug, steps,
                 learning_rate,
                 resolution, texture_size, loss_space, seed, device, save_every, latent_prior, enhance,
-                albedo_level, refine_steps, no_report, mesh_kind, scheduler, workers):
+                albedo_level, hold_albedo_level, refine_steps, no_report, mesh_kind, scheduler, workers):
     """Reconstruct: photo -> albedo, specular, normal maps, SH lighting and mesh (the full output set).
 
     INPUTS are photo files, folders or glob patterns; several inputs get one sub-folder each under --out.
@@ -345,7 +349,8 @@ def fit_command(inputs, out, recursive, face_index, skip_existing, quiet, as_jso
         settings = FitJobSettings(
             geometry=GeometrySettings(mesh=mesh_kind, face_index=face_index, texture_size=texture_size, seed=seed),
             fit=FitSettings(steps=steps, learning_rate=learning_rate, loss_space=loss_space,
-                            latent_prior_weight=latent_prior, enhance=enhance, albedo_level=albedo_level),
+                            latent_prior_weight=latent_prior, enhance=enhance, albedo_level=albedo_level,
+                            hold_albedo_level=hold_albedo_level),
             refine=RefineSettings(steps=refine_steps), resolution=resolution, save_every=save_every, report=not no_report)
 
         show_steps = not (quiet or as_json or json_lines) and _progress_on_terminal()

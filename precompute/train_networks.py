@@ -132,6 +132,10 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
         lines += ["", f"Fine-tuned: the run started from the weights in `{record['init_weights']}` (their own model "
                   "card is in git history), every learning rate scaled by "
                   f"{record['learning_rate_scale']}."]
+    if trainer.settings.face_exposure_fraction:
+        lines += ["", f"Augmented: {trainer.settings.face_exposure_fraction:.0%} of each batch's textures re-exposed "
+                  "as a face-metered camera would (face mean luminance 18 % grey within +-1 EV, the light label "
+                  "scaled alike; `svfri.training.augment`), so that T's brightness alone cannot give the skin type."]
     for split, entry in data["splits"].items():
         lines.append(f"- `{split}`: {entry['present']} samples present ({entry['shards']} shards) of "
                      f"{entry['planned']} planned, seeds from {entry['start_seed']}, HDR maps "

@@ -70,7 +70,9 @@ def test_enhance_modes_place_the_enhancers(geometry):
              for c in ("albedo", "specular", "normal")}
     results = {}
     for mode in ("loop", "after", "off"):
-        fitter = LatentFitter(networks, FitSettings(steps=3, learning_rate=0.05, enhance=mode))
+        # the level hold rescales the written albedo; off here, so the maps are the enhancers' output itself
+        fitter = LatentFitter(networks, FitSettings(steps=3, learning_rate=0.05, enhance=mode,
+                                                    hold_albedo_level=False))
         result = fitter.fit(geometry.gbuffer, texture, geometry.work_image, template)
         results[mode] = (fitter, result)
         for component, (coarse, enhanced) in sizes.items():

@@ -80,6 +80,7 @@ ROWS = (
 ABLATION_ROWS = (
     Row("default, level from context", "fit", {"albedo_level": "context"}, ablation=True),
     Row("default, no latent prior (paper)", "fit", {"latent_prior_weight": 0.0}, ablation=True),
+    Row("default, free albedo level", "fit", {"hold_albedo_level": False}, ablation=True),
     Row("default, enhancers in the loop (paper)", "fit", {"enhance": "loop"}, ablation=True),
     Row("default, no enhancers", "fit", {"enhance": "off"}, ablation=True),
 )

@@ -416,6 +416,7 @@ def run_fit(photo_path: Path, folder: Path, settings: FitJobSettings = FitJobSet
                     "loss_per_step": [round(v, 7) for v in outcome.fit.loss_history],
                     "outlier_pixels_dropped": outcome.fit.outlier_pixels,
                     "latent_prior_weight": settings.fit.latent_prior_weight,
+                    "hold_albedo_level": settings.fit.hold_albedo_level,
                     "working_resolution": {"face_px": settings.fit.working_face_px,
                                            "factor": outcome.fit.working_factor,
                                            "pixels": outcome.fit.working_pixels,
