@@ -254,3 +254,26 @@ def test_quick_path_fits_a_held_out_scene_and_its_ablations():
     assert no_occlusion.init["photo_psnr"] != pytest.approx(record.init["photo_psnr"], abs=1e-3)
     no_enhancers = quality.fit_scene(LatentFitter(networks, FitSettings(steps=2, enhance=False)), scene, template)
     assert no_enhancers.maps["albedo"].shape[0] == networks.config.albedo.texture_size
+
+
+def test_source_stamp_names_the_changed_files_whole(tmp_path):
+    """The report's dirty-tree stamp lists each modified tracked file by its full path (a first line's leading
+    status blank must not shift it)."""
+    import subprocess
+
+    from benchmarks.pathtraced.report import source_stamp
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("models.txt", "svfri.txt"):
+        (tmp_path / name).write_text("a\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    assert source_stamp(tmp_path)["dirty"] is False
+    (tmp_path / "models.txt").write_text("b\n")
+    (tmp_path / "svfri.txt").write_text("b\n")
+    stamp = source_stamp(tmp_path)
+    assert stamp["dirty"] is True and stamp["dirty_files"] == ["models.txt", "svfri.txt"]
+    assert len(stamp["commit"]) == 40

@@ -31,9 +31,10 @@ FIGURES = (
 def source_stamp(repo: Path) -> dict:
     """The commit measured and whether tracked files differ from it (``dirty``)."""
     def git(*args):
-        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True).stdout
 
-    commit = git("rev-parse", "HEAD")
+    commit = git("rev-parse", "HEAD").strip()
+    # porcelain lines are "XY path": not stripped, or the first line's leading status blank shifts its path
     dirty = [line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line.strip()]
     return {"commit": commit or "unknown", "dirty": bool(dirty), "dirty_files": [line[3:] for line in dirty]}
 
