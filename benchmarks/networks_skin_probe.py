@@ -1,0 +1,125 @@
+"""What the albedo networks read the skin tone from: their albedo's ITA on real portraits' T, changed on purpose.
+
+For each bundled portrait the pipeline's own network input ``T`` (:func:`svfri.pipeline.geometry_stage.
+unwrap_network_texture`, the ICT head) goes through the shipped networks (encoder, decoder, enhancer; no fit) as it is
+and changed four ways; the figure is the ITA (Chardon 1991) of the mean linear albedo over the centre of the face
+disc (UV ``[1/4, 3/4]^2``: cheeks, nose, mouth):
+
+* ``as is``;
+* ``blurred``: a Gaussian of 3 texels on the colour (pores, edges, JPEG detail gone; the layout kept);
+* ``flat``: every visible texel set to T's mean colour (no pattern at all);
+* ``x0.5`` / ``x2``: T re-exposed by -1 / +1 EV in linear light (clipped);
+* ``recoloured``: T scaled per channel in linear light so that its mean colour is that of a reference texture
+  (``--reference``: a path-traced training texture of skin type VI, from ``--data``'s test split), its pattern kept.
+
+Reading: if ``recoloured`` follows the reference and ``flat`` gives the portrait's answer, the networks read the mean
+colour; if not, they read the pattern. ``python benchmarks/networks_skin_probe.py [--data
+~/.cache/svfri/pathtraced_set] [--md docs/benchmarks/networks_skin_probe.md]``; ~1 min. A diagnostic of the
+networks, not a quality figure (there is no ground truth for these people's skin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+PORTRAITS = ("astronaut.png", "grace_hopper.jpg", "obama_2012.jpg", "obama_2009_stage_light.jpg",
+             "biden_2010_full_length.jpg")
+BLUR_TEXELS = 3.0
+VISIBLE = 0.5
+#: The test-split skin type used as the recolouring reference (VI: the darkest).
+REFERENCE_SKIN_TYPE = 6
+
+
+def _reference_colour(data: Path | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Mean linear colour of the first type-VI test texture of ``data`` and that texture (``None`` without data)."""
+    from svfri.math.color import srgb_to_linear_np
+
+    shards = sorted((data / "test").glob("shard_*.npz")) if data else []
+    for shard in shards:
+        arrays = np.load(shard)
+        for index in np.flatnonzero(arrays["skin_type"] == REFERENCE_SKIN_TYPE):
+            texture = arrays["texture"][index].astype(np.float32) / 255.0
+            visible = texture[..., 3] > VISIBLE
+            return srgb_to_linear_np(texture[..., :3])[visible].mean(axis=0), texture
+    return None, None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=Path.home() / ".cache/svfri/pathtraced_set",
+                        help="converted path-traced set whose test split gives the recolouring reference")
+    parser.add_argument("--md", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    import cv2
+    import tensorflow as tf
+
+    from svfri.geometry.template import load_face_template
+    from svfri.io.images import read_photo
+    from svfri.math.color import linear_to_srgb_np, srgb_to_linear_np
+    from svfri.math.colorimetry import ita_degrees
+    from svfri.pipeline.fit_job import load_networks
+    from svfri.pipeline.geometry_stage import GeometrySettings, compute_geometry, unwrap_network_texture
+
+    networks, template = load_networks(), load_face_template()
+
+    def ita(texture: np.ndarray) -> float:
+        batch = tf.constant(texture[None].astype(np.float32))
+        skips, latents = networks.encode(batch)
+        albedo = networks.decode(latents, skips, batch)["albedo"][0].numpy()
+        side = albedo.shape[0]
+        centre = albedo[side // 4:3 * side // 4, side // 4:3 * side // 4].reshape(-1, 3)
+        return float(ita_degrees(srgb_to_linear_np(np.clip(centre, 0.0, 1.0)).mean(axis=0)))
+
+    def scaled(texture: np.ndarray, gain: np.ndarray) -> np.ndarray:
+        out = texture.copy()
+        out[..., :3] = linear_to_srgb_np(np.clip(srgb_to_linear_np(texture[..., :3]) * gain, 0.0, 1.0))
+        return out
+
+    reference, reference_texture = _reference_colour(args.data if args.data.is_dir() else None)
+    columns = ["as is", "blurred", "flat", "x0.5", "x2"] + (["recoloured"] if reference is not None else [])
+    rows = []
+    inputs = [(name, None) for name in PORTRAITS]
+    if reference_texture is not None:
+        inputs.append((f"path-traced test texture, type {REFERENCE_SKIN_TYPE} (the reference)", reference_texture))
+    for name, given in inputs:
+        if given is None:
+            geometry = compute_geometry(read_photo(REPO / "samples" / name), GeometrySettings(mesh="ict"))
+            texture = unwrap_network_texture(geometry, networks.config.input_texture_size, template).astype(np.float32)
+        else:
+            texture = given.astype(np.float32)
+        visible = texture[..., 3] > VISIBLE
+        mean = srgb_to_linear_np(texture[..., :3])[visible].mean(axis=0)
+        blurred = texture.copy()
+        blurred[..., :3] = cv2.GaussianBlur(texture[..., :3], (0, 0), BLUR_TEXELS)
+        flat = texture.copy()
+        flat[..., :3] = texture[..., :3][visible].mean(axis=0)
+        values = [ita(texture), ita(blurred), ita(flat), ita(scaled(texture, 0.5)), ita(scaled(texture, 2.0))]
+        if reference is not None:
+            values.append(ita(scaled(texture, reference / np.maximum(mean, 1e-6))))
+        rows.append((name, mean, values))
+        print(name, " ".join(f"{c}={v:+.0f}" for c, v in zip(columns, values)), flush=True)
+
+    lines = ["# What the albedo networks read the skin tone from", "",
+             "`python benchmarks/networks_skin_probe.py` (module docstring). ITA (degrees) of the networks' albedo "
+             "(no fit) over the centre of the face disc, for T as it is and changed; T's mean linear colour beside it.",
+             "", "| T | mean linear colour | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    for name, mean, values in rows:
+        colour = ", ".join(f"{float(v):.3f}" for v in mean)
+        lines.append(f"| {name} | ({colour}) | " + " | ".join(f"{v:+.0f}" for v in values) + " |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.md:
+        args.md.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
