@@ -211,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--face-exposure-fraction", type=float, default=0.0,
                         help="share of training textures re-exposed as a face-metered camera would "
                              "(svfri.training.augment; a new run only)")
+    parser.add_argument("--mask-input-regions", default="",
+                        help="comma-separated template regions of T the networks are not shown, e.g. "
+                             "eyes,mouth_interior (svfri.nets.input_mask; a new run only)")
+    parser.add_argument("--mask-input-dilation", type=float, default=0.0,
+                        help="grow the masked regions by this radius, UV units (a new run only)")
     args = parser.parse_args(argv)
 
     from svfri.training.trainer import STAGES, Trainer, TrainingSettings, configure_threads
@@ -222,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
             defaults = TrainingSettings()
             settings = TrainingSettings(preset=args.preset, seed=args.seed, learning_rates={
                 stage: rate * args.learning_rate_scale for stage, rate in defaults.learning_rates.items()},
-                face_exposure_fraction=args.face_exposure_fraction)
+                face_exposure_fraction=args.face_exposure_fraction,
+                masked_input_regions=tuple(name for name in args.mask_input_regions.split(",") if name),
+                masked_input_dilation_uv=args.mask_input_dilation)
         trainer = Trainer(args.data, args.run, settings=settings, progress=not args.no_progress)
         init_path = args.run / INIT_FILE
         if args.init_weights is not None and not trainer.manager.latest_checkpoint:

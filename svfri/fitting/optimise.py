@@ -64,7 +64,7 @@ from svfri.fitting.adam import ADAM_EPSILON, adam_update
 from svfri.fitting.scene import (EXCLUDED_REGIONS, MIN_VIEW_COSINE, PhotoScene, in_loss_space, loss_target,
                                  pad_rows, pixel_weights, working_factor)
 from svfri.fitting.settings import DEFAULT_ROUGHNESS, LOSS_SPACES, FitSettings
-from svfri.geometry.template import FaceTemplate
+from svfri.geometry.template import FaceTemplate, region_weight
 from svfri.math.color import linear_to_srgb, srgb_to_linear
 from svfri.nets import COMPONENTS, FaceNetworks
 from svfri.nets.enhancer import takes_texture
@@ -118,10 +118,7 @@ def apply_albedo_gain(albedo_srgb: tf.Tensor, gain: tf.Tensor) -> tf.Tensor:
 def level_weights(template: FaceTemplate, size: int) -> np.ndarray:
     """``[size, size, 1]`` float32 weights of the albedo's level (:func:`hold_level`): the template's ``face`` region
     minus :data:`EXCLUDED_REGIONS`, resized to the map (area filter)."""
-    masks = template.region_masks
-    weights = masks["face"] * np.prod([1.0 - masks[name] for name in EXCLUDED_REGIONS], axis=0)
-    resized = tf.image.resize(tf.constant(weights[..., None], tf.float32), (size, size), method="area")
-    return np.clip(resized.numpy(), 0.0, 1.0).astype(np.float32)
+    return region_weight(template, size, exclude=EXCLUDED_REGIONS)[..., None].astype(np.float32)
 
 
 def albedo_level(albedo_srgb: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:

@@ -29,6 +29,7 @@ import functools
 import zipfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import scipy.sparse
 
@@ -37,7 +38,7 @@ from svfri.errors import ModelError
 
 __all__ = [
     "FaceTemplate", "load_face_template", "template_path", "TEMPLATE_FILENAME", "MASK_RESOLUTION",
-    "REGION_NAMES", "FACE_OVAL", "LIPS_OUTER", "LIPS_INNER", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW_LOWER",
+    "REGION_NAMES", "region_weight", "FACE_OVAL", "LIPS_OUTER", "LIPS_INNER", "RIGHT_EYE", "LEFT_EYE", "RIGHT_BROW_LOWER",
     "RIGHT_BROW_UPPER", "LEFT_BROW_LOWER", "LEFT_BROW_UPPER", "NOSE_BRIDGE", "NOSE_ALAR", "MIRRORED_CONTOURS",
 ]
 
@@ -160,6 +161,27 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 
 _REMEDY = "run `python -m precompute.make_face_template` (or reinstall svfri)"
+
+
+def region_weight(template: "FaceTemplate", size: int, *, exclude: tuple[str, ...] = (),
+                  include: str = "face") -> np.ndarray:
+    """``[size, size]`` float64 soft weight in ``[0, 1]``: region ``include`` times ``prod (1 - m_r)`` over the
+    regions ``exclude`` (template :attr:`~FaceTemplate.region_masks`), area-resized from the
+    :data:`MASK_RESOLUTION` masks (a box average: a texel's weight is its mean over the masks' texels).
+
+    The one definition of "the template's skin minus some regions": the held albedo level, the level regressor's
+    skin mean and the networks' input mask call it, each with its own regions.
+    """
+    masks = template.region_masks
+    unknown = [name for name in (include, *exclude) if name not in masks]
+    if unknown:
+        raise ValueError(f"unknown template regions {unknown}; known: {sorted(masks)}")
+    weight = np.asarray(masks[include], np.float64).copy()
+    for name in exclude:
+        weight *= 1.0 - np.asarray(masks[name], np.float64)
+    if weight.shape[0] != size:
+        weight = cv2.resize(weight, (size, size), interpolation=cv2.INTER_AREA)
+    return np.clip(weight, 0.0, 1.0)
 
 
 @functools.lru_cache(maxsize=1)

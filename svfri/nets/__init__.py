@@ -44,6 +44,7 @@ from svfri.nets.config import (
     COMPONENTS, DEFAULT_PRESET, PRESETS, ComponentConfig, NetworkConfig, get_config,
 )
 from svfri.nets.enhancer import build_discriminator, build_enhancer, takes_texture
+from svfri.nets.input_mask import input_mask, mask_texture, skin_weight
 from svfri.nets.light import build_light_regressor
 from svfri.nets.perceptual import build_perceptual_net, perceptual_loss
 from svfri.nets.storage import FLOAT16_RELATIVE_TOLERANCE, archive_bytes, read_archive
@@ -105,13 +106,28 @@ class FaceNetworks:
                    for w in m.weights)
 
     # ----------------------------------------------------------------------------------------- textures
-    def component_texture(self, texture: tf.Tensor, component: str) -> tf.Tensor:
-        """``T [B, H, W, 4]`` resized to component's ``[B, S, S, 4]`` (returned as is when already that size)."""
-        return _resize(texture, self.config.component(component).texture_size)
+    def network_input(self, texture: tf.Tensor) -> tf.Tensor:
+        """``T [B, H, W, 4]`` as the networks see it: the config's masked regions filled and marked unseen
+        (:mod:`svfri.nets.input_mask`; ``T`` itself when the config masks nothing). Apply once per ``T``."""
+        texture = _check_texture(texture)
+        regions = self.config.masked_input_regions
+        if not regions:
+            return texture
+        size = int(texture.shape[1])
+        if texture.shape[2] != size:
+            raise ValueError(f"texture must be square to be masked, got shape {texture.shape}")
+        return mask_texture(texture, input_mask(tuple(regions), float(self.config.masked_input_dilation_uv), size),
+                            skin_weight(size))
 
     def component_textures(self, texture: tf.Tensor) -> dict[str, tf.Tensor]:
-        """:meth:`component_texture` for every component."""
-        return {c: self.component_texture(texture, c) for c in COMPONENTS}
+        """``T [B, H, W, 4]`` through :meth:`network_input`, then resized to each component's ``[B, S, S, 4]``
+        (as is where it already has that size)."""
+        seen = self.network_input(texture)
+        return {c: _resize(seen, self.config.component(c).texture_size) for c in COMPONENTS}
+
+    def light_texture(self, texture: tf.Tensor) -> tf.Tensor:
+        """``T [B, H, W, 4]`` through :meth:`network_input`, resized to the light regressor's input."""
+        return _resize(self.network_input(texture), self.config.light_size)
 
     # ----------------------------------------------------------------------------------------- operations
     def encode(self, texture: tf.Tensor, *, training: bool = False):
@@ -121,10 +137,10 @@ class FaceNetworks:
           skips: dict component -> ``(F^1, F^2, F^3)``, ``F^k`` of shape ``[B, S/2^k, S/2^k, w_k]``.
           latents: dict component -> ``z_c`` of shape ``[B, latent_size]``.
         """
-        texture = _check_texture(texture)
+        textures = self.component_textures(texture)
         skips, latents = {}, {}
         for c in COMPONENTS:
-            *features, latent = self.encoders[c](self.component_texture(texture, c), training=training)
+            *features, latent = self.encoders[c](textures[c], training=training)
             skips[c] = tuple(features)
             latents[c] = latent
         return skips, latents
@@ -159,8 +175,7 @@ class FaceNetworks:
         texture = tf.convert_to_tensor(texture, tf.float32)
         if texture.shape.rank == 3:
             return self.predict_light(texture[tf.newaxis])[0]
-        texture = _check_texture(texture)
-        return self.light(_resize(texture, self.config.light_size), training=False)
+        return self.light(self.light_texture(texture), training=False)
 
     def fit_function(self, *, enhance: bool = True, jit_compile: bool = False):
         """Cached ``tf.function`` ``f(latents, skips, textures) -> maps`` for the fit (inference-mode BN).
@@ -205,7 +220,7 @@ class FaceNetworks:
         """Loads weights written by :meth:`save_weights`; raises :class:`ModelError` if missing/corrupt/mismatched."""
         directory = pathlib.Path(directory)
         manifest = read_manifest(directory)
-        if NetworkConfig.from_dict(manifest["config"]) != self.config:
+        if NetworkConfig.from_dict(manifest["config"]).architecture != self.config.architecture:
             raise ModelError(f"network weights in {directory} were saved for a different network config; "
                              "build FaceNetworks.from_directory() or reinstall the models")
         stored = read_archive(directory / WEIGHTS_FILE, "network weights")

@@ -125,6 +125,9 @@ class NetworkConfig:
       discriminator_widths: channels of the albedo PatchGAN discriminator's stride-2 levels.
       perceptual_widths: channels of the perceptual feature net's stages (see :mod:`svfri.nets.perceptual`).
       leaky_slope: negative slope of every LeakyReLU.
+      masked_input_regions: template regions of ``T`` the networks are not shown (:mod:`svfri.nets.input_mask`:
+        filled with the visible skin's mean colour and marked unseen); ``()`` shows all of ``T``.
+      masked_input_dilation_uv: the masked regions grown by this radius (UV units, fraction of the map side).
     """
 
     albedo: ComponentConfig
@@ -135,6 +138,8 @@ class NetworkConfig:
     discriminator_widths: tuple[int, ...]
     perceptual_widths: tuple[int, ...]
     leaky_slope: float = 0.2
+    masked_input_regions: tuple[str, ...] = ()
+    masked_input_dilation_uv: float = 0.0
 
     def __post_init__(self):
         if len(self.light_widths) != 5:
@@ -154,6 +159,12 @@ class NetworkConfig:
         training set unwraps T at this size and the fit must too, so both see the same resampling."""
         return max(self.light_size, *(self.component(c).texture_size for c in COMPONENTS))
 
+    @property
+    def architecture(self) -> "NetworkConfig":
+        """This config with the input mask cleared: two configs with the same architecture take the same weights
+        (a run may start from weights trained with another input mask)."""
+        return dataclasses.replace(self, masked_input_regions=(), masked_input_dilation_uv=0.0)
+
     def to_dict(self) -> dict:
         """JSON-ready nested dict (tuples become lists)."""
         return dataclasses.asdict(self)
@@ -166,8 +177,9 @@ class NetworkConfig:
             part = dict(data[name])
             part["encoder_widths"] = tuple(part["encoder_widths"])
             data[name] = ComponentConfig(**part)
-        for key in ("light_widths", "discriminator_widths", "perceptual_widths"):
-            data[key] = tuple(data[key])
+        for key in ("light_widths", "discriminator_widths", "perceptual_widths", "masked_input_regions"):
+            if key in data:
+                data[key] = tuple(data[key])
         return cls(**data)
 
 

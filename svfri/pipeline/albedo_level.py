@@ -22,11 +22,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from svfri.assets import models_dir
 from svfri.errors import NotYetError
+from svfri.geometry.template import region_weight
 from svfri.math.color import srgb_to_linear_np
 
 __all__ = ["LEVEL_SUBDIR", "load_level_net", "network_level", "level_crops", "level_gain", "SKIN_EXCLUDED_REGIONS"]
@@ -55,12 +55,7 @@ def _load(folder: Path):
 
 def _template_skin(template, size: int) -> np.ndarray:
     """``[size, size]`` soft skin weight of the template layout (module docstring)."""
-    weight = np.asarray(template.region_masks["face"], np.float64)
-    for name in SKIN_EXCLUDED_REGIONS:
-        weight = weight * (1.0 - np.asarray(template.region_masks[name], np.float64))
-    if weight.shape[0] != size:
-        weight = cv2.resize(weight, (size, size), interpolation=cv2.INTER_AREA)
-    return np.clip(weight, 0.0, 1.0)
+    return region_weight(template, size, exclude=SKIN_EXCLUDED_REGIONS)
 
 
 def network_level(albedo_srgb: np.ndarray, template) -> np.ndarray:

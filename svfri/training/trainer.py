@@ -92,6 +92,9 @@ class TrainingSettings:
       log_every: steps per ``log.jsonl`` record.
       face_exposure_fraction: share of each batch's samples re-exposed as a face-metered camera would
         (:mod:`svfri.training.augment`; 0 = the textures as rendered).
+      masked_input_regions, masked_input_dilation_uv: the networks' input mask
+        (:attr:`svfri.nets.config.NetworkConfig.masked_input_regions`), stored in the exported config so that the
+        fit masks ``T`` as training did.
     """
 
     preset: str = "fast"
@@ -107,6 +110,8 @@ class TrainingSettings:
     checkpoint_minutes: float = 5.0
     log_every: int = 10
     face_exposure_fraction: float = 0.0
+    masked_input_regions: tuple[str, ...] = ()
+    masked_input_dilation_uv: float = 0.0
 
     def to_json(self) -> dict:
         return {key: (dict(value) if isinstance(value, Mapping) else value)
@@ -114,6 +119,9 @@ class TrainingSettings:
 
     @classmethod
     def from_json(cls, data: dict) -> "TrainingSettings":
+        data = dict(data)
+        if "masked_input_regions" in data:
+            data["masked_input_regions"] = tuple(data["masked_input_regions"])
         return cls(**data)
 
 
@@ -243,7 +251,10 @@ class Trainer:
         self.settings = self._reconcile_settings(settings)
         self.progress = progress
         keras.utils.set_random_seed(self.settings.seed)
-        self.config = config or get_config(self.settings.preset)
+        self.config = dataclasses.replace(
+            config or get_config(self.settings.preset),
+            masked_input_regions=tuple(self.settings.masked_input_regions),
+            masked_input_dilation_uv=float(self.settings.masked_input_dilation_uv))
         self.networks = FaceNetworks(self.config)
         self._texture_key = f"texture_{self.config.input_texture_size}"
         rates = self.settings.learning_rates
@@ -354,10 +365,7 @@ class Trainer:
                 "gan_generator": adversarial, "gan_discriminator": d_loss}
 
     def _light_step(self, batch: dict) -> dict[str, tf.Tensor]:
-        texture = batch[self._texture_key]
-        size = self.config.light_size
-        if texture.shape[1] != size:        # same resize as FaceNetworks.predict_light
-            texture = tf.image.resize(texture, (size, size), method="bilinear", antialias=True)
+        texture = self.networks.light_texture(batch[self._texture_key])    # as FaceNetworks.predict_light
         with tf.GradientTape() as tape:
             prediction = self.networks.light(texture, training=True)
             loss = light_relative_mse(prediction, batch["light"])
