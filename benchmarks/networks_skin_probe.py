@@ -10,7 +10,12 @@ disc (UV ``[1/4, 3/4]^2``: cheeks, nose, mouth):
 * ``flat``: every visible texel set to T's mean colour (no pattern at all);
 * ``x0.5`` / ``x2``: T re-exposed by -1 / +1 EV in linear light (clipped);
 * ``recoloured``: T scaled per channel in linear light so that its mean colour is that of a reference texture
-  (``--reference``: a path-traced training texture of skin type VI, from ``--data``'s test split), its pattern kept.
+  (``--reference``: a path-traced training texture of skin type VI, from ``--data``'s test split), its pattern kept;
+* ``eyes filled`` / ``outside filled``: the template's eye openings / everything outside its ``face`` region set to
+  the mean colour of the visible skin (face minus eyes, mouth, brows, lips, beard), the rest kept.
+
+The networks see ``T`` through their own input mask (:mod:`svfri.nets.input_mask`) when their config names one:
+then ``eyes filled`` is (nearly) ``as is`` by construction. ``--weights DIR`` probes other exported weights.
 
 Reading: if ``recoloured`` follows the reference and ``flat`` gives the portrait's answer, the networks read the mean
 colour; if not, they read the pattern. ``python benchmarks/networks_skin_probe.py [--data
@@ -56,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path.home() / ".cache/svfri/pathtraced_set",
                         help="converted path-traced set whose test split gives the recolouring reference")
     parser.add_argument("--md", type=Path, default=None)
+    parser.add_argument("--weights", type=Path, default=None, help="exported weights to probe (default: shipped)")
     args = parser.parse_args(argv)
 
     import cv2
@@ -68,7 +74,23 @@ def main(argv: list[str] | None = None) -> int:
     from svfri.pipeline.fit_job import load_networks
     from svfri.pipeline.geometry_stage import GeometrySettings, compute_geometry, unwrap_network_texture
 
-    networks, template = load_networks(), load_face_template()
+    from svfri.geometry.template import region_weight
+    from svfri.nets import FaceNetworks
+    from svfri.nets.input_mask import SKIN_EXCLUDED
+
+    networks = FaceNetworks.from_directory(args.weights) if args.weights else load_networks()
+    template = load_face_template()
+    size = networks.config.input_texture_size
+    eyes = region_weight(template, size, include="eyes")[..., None]
+    outside = 1.0 - region_weight(template, size)[..., None]
+    skin = region_weight(template, size, exclude=SKIN_EXCLUDED)
+
+    def filled(texture: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        weight = skin * texture[..., 3] * (1.0 - mask[..., 0])
+        mean = (texture[..., :3] * weight[..., None]).sum(axis=(0, 1)) / max(float(weight.sum()), 1e-6)
+        out = texture.copy()
+        out[..., :3] = texture[..., :3] * (1.0 - mask) + mean * mask
+        return out
 
     def ita(texture: np.ndarray) -> float:
         batch = tf.constant(texture[None].astype(np.float32))
@@ -84,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return out
 
     reference, reference_texture = _reference_colour(args.data if args.data.is_dir() else None)
-    columns = ["as is", "blurred", "flat", "x0.5", "x2"] + (["recoloured"] if reference is not None else [])
+    columns = ["as is", "blurred", "flat", "x0.5", "x2", "eyes filled", "outside filled"] + (
+        ["recoloured"] if reference is not None else [])
     rows = []
     inputs = [(name, None) for name in PORTRAITS]
     if reference_texture is not None:
@@ -101,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         blurred[..., :3] = cv2.GaussianBlur(texture[..., :3], (0, 0), BLUR_TEXELS)
         flat = texture.copy()
         flat[..., :3] = texture[..., :3][visible].mean(axis=0)
-        values = [ita(texture), ita(blurred), ita(flat), ita(scaled(texture, 0.5)), ita(scaled(texture, 2.0))]
+        values = [ita(texture), ita(blurred), ita(flat), ita(scaled(texture, 0.5)), ita(scaled(texture, 2.0)),
+                  ita(filled(texture, eyes)), ita(filled(texture, outside))]
         if reference is not None:
             values.append(ita(scaled(texture, reference / np.maximum(mean, 1e-6))))
         rows.append((name, mean, values))
@@ -110,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# What the albedo networks read the skin tone from", "",
              "`python benchmarks/networks_skin_probe.py` (module docstring). ITA (degrees) of the networks' albedo "
              "(no fit) over the centre of the face disc, for T as it is and changed; T's mean linear colour beside it.",
+             "", f"Weights: {args.weights or 'shipped'}; their input mask: "
+             f"{', '.join(networks.config.masked_input_regions) or 'none'}"
+             + (f" (grown {networks.config.masked_input_dilation_uv:g} UV)" if networks.config.masked_input_regions
+                else "") + ".",
              "", "| T | mean linear colour | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
     for name, mean, values in rows:
         colour = ", ".join(f"{float(v):.3f}" for v in mean)

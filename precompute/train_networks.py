@@ -136,6 +136,12 @@ def write_model_card(directory: Path, *, trainer, data_dir: Path, metrics: dict 
         lines += ["", f"Augmented: {trainer.settings.face_exposure_fraction:.0%} of each batch's textures re-exposed "
                   "as a face-metered camera would (face mean luminance 18 % grey within +-1 EV, the light label "
                   "scaled alike; `svfri.training.augment`), so that T's brightness alone cannot give the skin type."]
+    if trainer.settings.masked_input_regions:
+        lines += ["", f"Input mask: the networks are not shown T's {', '.join(trainer.settings.masked_input_regions)} "
+                  f"(template regions grown by {trainer.settings.masked_input_dilation_uv:g} UV, filled with the "
+                  "visible skin's mean colour and marked unseen; `svfri.nets.input_mask`, stored in `networks.json` "
+                  "so the fit masks T alike). The generator's eyes are unlike real ones, and the earlier networks "
+                  "read the skin tone from the skin/eye contrast (`benchmarks/networks_skin_probe.py`)."]
     for split, entry in data["splits"].items():
         lines.append(f"- `{split}`: {entry['present']} samples present ({entry['shards']} shards) of "
                      f"{entry['planned']} planned, seeds from {entry['start_seed']}, HDR maps "
