@@ -2,7 +2,7 @@
 
 For each bundled portrait the pipeline's own network input ``T`` (:func:`svfri.pipeline.geometry_stage.
 unwrap_network_texture`, the ICT head) goes through the shipped networks (encoder, decoder, enhancer; no fit) as it is
-and changed four ways; the figure is the ITA (Chardon 1991) of the mean linear albedo over the centre of the face
+and changed four ways; the number is the ITA (Chardon 1991) of the mean linear albedo over the centre of the face
 disc (UV ``[1/4, 3/4]^2``: cheeks, nose, mouth):
 
 * ``as is``;
@@ -19,8 +19,9 @@ then ``eyes filled`` is (nearly) ``as is`` by construction. ``--weights DIR`` pr
 
 Reading: if ``recoloured`` follows the reference and ``flat`` gives the portrait's answer, the networks read the mean
 colour; if not, they read the pattern. ``python benchmarks/networks_skin_probe.py [--data
-~/.cache/svfri/pathtraced_set] [--md docs/benchmarks/networks_skin_probe.md]``; ~1 min. A diagnostic of the
-networks, not a quality figure (there is no ground truth for these people's skin).
+~/.cache/svfri/pathtraced_set] [--md docs/benchmarks/networks_skin_probe.md] [--figure PNG]``; ~1 min. ``--figure``
+draws, per input, ``T``, ``T`` as the networks see it and their albedo. A diagnostic of the networks, not a quality
+figure (there is no ground truth for these people's skin).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="converted path-traced set whose test split gives the recolouring reference")
     parser.add_argument("--md", type=Path, default=None)
     parser.add_argument("--weights", type=Path, default=None, help="exported weights to probe (default: shipped)")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="write a PNG: per input, T, T as the networks see it, and their albedo")
     args = parser.parse_args(argv)
 
     import cv2
@@ -92,10 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         out[..., :3] = texture[..., :3] * (1.0 - mask) + mean * mask
         return out
 
-    def ita(texture: np.ndarray) -> float:
+    def albedo_map(texture: np.ndarray) -> np.ndarray:
         batch = tf.constant(texture[None].astype(np.float32))
         skips, latents = networks.encode(batch)
-        albedo = networks.decode(latents, skips, batch)["albedo"][0].numpy()
+        return networks.decode(latents, skips, batch)["albedo"][0].numpy()
+
+    def ita(texture: np.ndarray) -> float:
+        albedo = albedo_map(texture)
         side = albedo.shape[0]
         centre = albedo[side // 4:3 * side // 4, side // 4:3 * side // 4].reshape(-1, 3)
         return float(ita_degrees(srgb_to_linear_np(np.clip(centre, 0.0, 1.0)).mean(axis=0)))
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     reference, reference_texture = _reference_colour(args.data if args.data.is_dir() else None)
     columns = ["as is", "blurred", "flat", "x0.5", "x2", "eyes filled", "outside filled"] + (
         ["recoloured"] if reference is not None else [])
-    rows = []
+    rows, panels = [], []
     inputs = [(name, None) for name in PORTRAITS]
     if reference_texture is not None:
         inputs.append((f"path-traced test texture, type {REFERENCE_SKIN_TYPE} (the reference)", reference_texture))
@@ -129,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         if reference is not None:
             values.append(ita(scaled(texture, reference / np.maximum(mean, 1e-6))))
         rows.append((name, mean, values))
+        seen = networks.network_input(tf.constant(texture[None]))[0].numpy()
+        panels.append((name, texture, seen, albedo_map(texture), values[0]))
         print(name, " ".join(f"{c}={v:+.0f}" for c, v in zip(columns, values)), flush=True)
 
     lines = ["# What the albedo networks read the skin tone from", "",
@@ -146,7 +154,35 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.md:
         args.md.write_text(text)
+    if args.figure:
+        _write_figure(args.figure, panels)
     return 0
+
+
+def _write_figure(path: Path, panels: list) -> None:
+    """Rows: T (sRGB, unseen texels grey-checked by alpha), T as the networks see it, the networks' albedo."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def shown(texture: np.ndarray) -> np.ndarray:
+        alpha = np.clip(texture[..., 3:4], 0.0, 1.0) if texture.shape[-1] == 4 else 1.0
+        return np.clip(texture[..., :3] * alpha + 0.5 * (1.0 - alpha), 0.0, 1.0)
+
+    figure, axes = plt.subplots(len(panels), 3, figsize=(7.5, 2.6 * len(panels)), squeeze=False)
+    for row, (name, texture, seen, albedo, value) in enumerate(panels):
+        for column, (image, title) in enumerate(((texture, "T"), (seen, "T as the networks see it"),
+                                                 (albedo, f"networks' albedo (ITA {value:+.0f})"))):
+            axis = axes[row, column]
+            axis.imshow(shown(image))
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_title(title, fontsize=8)
+        axes[row, 0].set_ylabel(name.split(" (")[0][:28], fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
 
 
 if __name__ == "__main__":
